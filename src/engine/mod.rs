@@ -1,0 +1,739 @@
+//! The Monte Carlo engine: one trial at a time, no I/O (MODEL.md §3–§5).
+//!
+//! A trial draws the regime, then each shock's events from streams keyed by
+//! (seed, trial, shock id) ([`rng`]), turns the events into *hits* on the
+//! commodities they touch, and runs the monthly market of §4 only for those
+//! commodities. A commodity no stochastic event touches has the same figures
+//! in every trial (its scheduled events only); they are computed once, at
+//! construction, and the trial just reports "as cached".
+//!
+//! Only the months some hit covers are simulated: in a month no event covers,
+//! every producer runs at capacity, so no consumer is short, no alliance
+//! helps and no stock moves (shortfalls below 1e-12 of demand, which are
+//! floating-point dust, are taken as zero; see `SNAP`).
+
+pub mod rng;
+
+use rand::Rng;
+use rand_distr::{Distribution, Poisson};
+
+use crate::dist::unit_f64;
+use crate::model::{CommodityModel, Effect, Model};
+
+/// Relative shortfall below which a consumer counts as fully served.
+pub const SNAP: f64 = 1e-12;
+/// "Short" threshold for alliance start and stockouts (§4, §5).
+pub const SHORT_EPS: f64 = 1e-9;
+/// Rates above this are drawn with rand_distr's Poisson, below by inversion.
+const INVERSION_MAX_LAMBDA: f64 = 30.0;
+const NO_MASK: u32 = u32::MAX;
+
+/// One event's action on one (stage, producer) of one commodity, for one trial.
+#[derive(Debug, Clone, Copy)]
+pub struct Hit {
+    pub start: f64,
+    pub end: f64,
+    pub stage: u32,
+    pub producer: u32,
+    /// Output loss severity, or for bans `severity * (1 - leakage)`.
+    pub sev: f64,
+    /// Index of the ban's target mask, or `NO_MASK` for output losses.
+    pub mask: u32,
+    /// Index of the source (shock or event) in [`Engine::sources`].
+    pub source: u32,
+}
+
+impl Hit {
+    #[inline]
+    fn overlap(&self, t: f64) -> f64 {
+        (self.end.min(t + 1.0) - self.start.max(t)).max(0.0)
+    }
+}
+
+/// Per-trial figures of one commodity. Series are the consumers in file order,
+/// then `ROW`, then `world`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Figures {
+    pub shortfall: Vec<f64>,
+    pub peak: Vec<f64>,
+    pub months_short: Vec<u32>,
+    pub stockout: Vec<bool>,
+    /// World shortfall per month as a fraction of monthly world demand.
+    pub monthly_world: Vec<f64>,
+}
+
+impl Figures {
+    fn new(series: usize, horizon: usize) -> Self {
+        Figures {
+            shortfall: vec![0.0; series],
+            peak: vec![0.0; series],
+            months_short: vec![0; series],
+            stockout: vec![false; series],
+            monthly_world: vec![0.0; horizon],
+        }
+    }
+
+    fn clear(&mut self) {
+        self.shortfall.fill(0.0);
+        self.peak.fill(0.0);
+        self.months_short.fill(0);
+        self.stockout.fill(false);
+        self.monthly_world.fill(0.0);
+    }
+}
+
+/// What a trial yields: per commodity, whether it was simulated this trial
+/// (`touched`) and, if so, its figures; untouched commodities have the
+/// figures in [`Engine::cached`].
+#[derive(Debug, Clone)]
+pub struct TrialOutput {
+    pub regime: usize,
+    pub touched: Vec<bool>,
+    pub figures: Vec<Figures>,
+}
+
+impl TrialOutput {
+    /// The figures of commodity `k` for this trial, cached or computed.
+    pub fn figures<'a>(&'a self, engine: &'a Engine, k: usize) -> &'a Figures {
+        if self.touched[k] {
+            &self.figures[k]
+        } else {
+            &engine.cached[k]
+        }
+    }
+}
+
+struct CompiledEffect {
+    commodity: usize,
+    /// (footprint position, stage, producer, mask)
+    hits: Vec<(usize, u32, u32, u32)>,
+    leakage: f64,
+}
+
+struct CompiledShock {
+    effects: Vec<CompiledEffect>,
+}
+
+/// Reusable per-worker buffers.
+pub struct Scratch {
+    hits: Vec<Vec<Hit>>,
+    sev: Vec<f64>,
+    keep: Vec<f64>,
+    acc: Vec<f64>,
+    f: Vec<f64>,
+    q: Vec<f64>,
+    big_u: Vec<f64>,
+    s: Vec<f64>,
+    s4: Vec<f64>,
+    stock: Vec<f64>,
+    sum_s: Vec<f64>,
+    budget: Vec<f64>,
+    avail: Vec<f64>,
+    div_p: Vec<f64>,
+    t0: Vec<Option<usize>>,
+    out: TrialOutput,
+}
+
+/// A compiled model ready to run trials.
+pub struct Engine<'m> {
+    pub model: &'m Model,
+    pub seed: u64,
+    /// Source names: shocks in file order, then scheduled events.
+    pub sources: Vec<String>,
+    /// Regime cumulative probabilities (the implicit `normal` regime is last).
+    regime_cum: Vec<f64>,
+    /// `lambda[r][i]`: expected events of shock i over the horizon in regime r.
+    lambda: Vec<Vec<f64>>,
+    p0: Vec<Vec<f64>>,
+    shocks: Vec<CompiledShock>,
+    masks: Vec<Vec<bool>>,
+    scheduled: Vec<Vec<Hit>>,
+    /// Figures of each commodity when no stochastic event touches it.
+    pub cached: Vec<Figures>,
+    max_p: usize,
+    max_s: usize,
+}
+
+const REGIME_KEY: u64 = 0x5245_4749_4d45_0001;
+
+fn compile_effects(effects: &[Effect], masks: &mut Vec<Vec<bool>>) -> Vec<CompiledEffect> {
+    effects
+        .iter()
+        .map(|e| match e {
+            Effect::Output { commodity, hits } => CompiledEffect {
+                commodity: *commodity,
+                hits: hits
+                    .iter()
+                    .map(|&(pos, s, p)| (pos, s as u32, p as u32, NO_MASK))
+                    .collect(),
+                leakage: 0.0,
+            },
+            Effect::Ban {
+                commodity,
+                hits,
+                leakage,
+            } => CompiledEffect {
+                commodity: *commodity,
+                hits: hits
+                    .iter()
+                    .map(|(pos, p, mask)| {
+                        masks.push(mask.clone());
+                        (*pos, 0, *p as u32, (masks.len() - 1) as u32)
+                    })
+                    .collect(),
+                leakage: *leakage,
+            },
+        })
+        .collect()
+}
+
+fn push_hits(
+    out: &mut [Vec<Hit>],
+    effects: &[CompiledEffect],
+    model: &Model,
+    start: f64,
+    end: f64,
+    sev: &[f64],
+    source: u32,
+) {
+    let h = model.horizon as f64;
+    if !(end > start) || start >= h {
+        return;
+    }
+    for e in effects {
+        let fin = model.commodities[e.commodity].final_stage() as u32;
+        for &(pos, stage, p, mask) in &e.hits {
+            let s = sev[pos.min(sev.len() - 1)];
+            let (stage, s) = if mask == NO_MASK {
+                (stage, s)
+            } else {
+                (fin, s * (1.0 - e.leakage))
+            };
+            if s <= 0.0 {
+                continue;
+            }
+            out[e.commodity].push(Hit {
+                start,
+                end: end.min(h),
+                stage,
+                producer: p,
+                sev: s,
+                mask,
+                source,
+            });
+        }
+    }
+}
+
+/// Draws a Poisson count by inversion from the uniform `u` (monotone in `u`,
+/// so a higher rate never gives fewer events for the same draw).
+fn poisson_inverse(u: f64, lambda: f64, p0: f64) -> u64 {
+    let mut n = 0u64;
+    let mut p = p0;
+    let mut cdf = p0;
+    while u >= cdf {
+        n += 1;
+        p *= lambda / n as f64;
+        let next = cdf + p;
+        if next == cdf {
+            break;
+        }
+        cdf = next;
+    }
+    n
+}
+
+impl<'m> Engine<'m> {
+    pub fn new(model: &'m Model, seed: u64) -> Engine<'m> {
+        let mut masks = Vec::new();
+        let shocks: Vec<CompiledShock> = model
+            .shocks
+            .iter()
+            .map(|s| CompiledShock {
+                effects: compile_effects(&s.effects, &mut masks),
+            })
+            .collect();
+        let nk = model.commodities.len();
+        let mut scheduled = vec![Vec::new(); nk];
+        for (ei, e) in model.events.iter().enumerate() {
+            let effects = compile_effects(&e.effects, &mut masks);
+            let sev = vec![e.severity.clamp(0.0, 1.0); e.footprint.len().max(1)];
+            push_hits(
+                &mut scheduled,
+                &effects,
+                model,
+                e.start_month,
+                e.start_month + e.duration_months,
+                &sev,
+                (model.shocks.len() + ei) as u32,
+            );
+        }
+        let hscale = model.horizon as f64 / 12.0;
+        let mut regime_cum = Vec::new();
+        let mut lambda = Vec::new();
+        let mut acc = 0.0;
+        for r in &model.regimes {
+            acc += r.probability;
+            regime_cum.push(acc);
+            lambda.push(
+                model
+                    .shocks
+                    .iter()
+                    .zip(&r.factors)
+                    .map(|(s, f)| s.rate_per_year * f * hscale)
+                    .collect::<Vec<_>>(),
+            );
+        }
+        lambda.push(
+            model
+                .shocks
+                .iter()
+                .map(|s| s.rate_per_year * hscale)
+                .collect(),
+        );
+        let p0 = lambda
+            .iter()
+            .map(|row| row.iter().map(|l| (-l).exp()).collect())
+            .collect();
+        let mut sources: Vec<String> = model.shocks.iter().map(|s| s.id.clone()).collect();
+        sources.extend(model.events.iter().map(|e| e.id.clone()));
+        let max_p = model
+            .commodities
+            .iter()
+            .map(|c| c.producers.len())
+            .max()
+            .unwrap_or(1);
+        let max_s = model
+            .commodities
+            .iter()
+            .map(|c| c.stages.len())
+            .max()
+            .unwrap_or(1);
+        let mut engine = Engine {
+            model,
+            seed,
+            sources,
+            regime_cum,
+            lambda,
+            p0,
+            shocks,
+            masks,
+            scheduled,
+            cached: Vec::new(),
+            max_p,
+            max_s,
+        };
+        let mut scratch = engine.scratch();
+        let cached = (0..nk)
+            .map(|k| {
+                let hits = engine.scheduled[k].clone();
+                let mut fig = Figures::new(model.n_consumers() + 2, model.horizon);
+                engine.simulate_commodity(k, &hits, &mut scratch, &mut fig);
+                fig
+            })
+            .collect();
+        engine.cached = cached;
+        engine
+    }
+
+    /// Number of figure series per commodity: consumers, ROW, world.
+    pub fn series(&self) -> usize {
+        self.model.n_consumers() + 2
+    }
+
+    /// Fresh buffers for one worker.
+    pub fn scratch(&self) -> Scratch {
+        let nk = self.model.commodities.len();
+        let nj = self.model.n_consumers() + 1;
+        let np = self.max_p;
+        let na = self.model.alliances.len().max(1);
+        Scratch {
+            hits: vec![Vec::new(); nk],
+            sev: Vec::new(),
+            keep: vec![1.0; self.max_s * np],
+            acc: vec![1.0; np * nj],
+            f: vec![0.0; np],
+            q: vec![0.0; np * nj],
+            big_u: vec![0.0; nj],
+            s: vec![0.0; nj],
+            s4: vec![0.0; nj],
+            stock: vec![0.0; nj],
+            sum_s: vec![0.0; nj + 1],
+            budget: vec![0.0; np],
+            avail: vec![0.0; np],
+            div_p: vec![0.0; np],
+            t0: vec![None; na],
+            out: TrialOutput {
+                regime: 0,
+                touched: vec![false; nk],
+                figures: (0..nk)
+                    .map(|_| Figures::new(nj + 1, self.model.horizon))
+                    .collect(),
+            },
+        }
+    }
+
+    /// Draws the events of one trial: per commodity, the hits (scheduled events
+    /// included). Returns the regime index (`regimes.len()` = normal).
+    pub fn draw_events(&self, trial: u64, sc: &mut Scratch) -> usize {
+        let model = self.model;
+        for h in sc.hits.iter_mut() {
+            h.clear();
+        }
+        let regime = if self.regime_cum.is_empty() {
+            0
+        } else {
+            let u = rng::stream_unit(self.seed, trial, REGIME_KEY);
+            self.regime_cum
+                .iter()
+                .position(|&c| u < c)
+                .unwrap_or(self.regime_cum.len())
+        };
+        let h = model.horizon as f64;
+        for (i, shock) in model.shocks.iter().enumerate() {
+            let lambda = self.lambda[regime][i];
+            if lambda <= 0.0 || self.shocks[i].effects.is_empty() {
+                continue;
+            }
+            let u = rng::stream_unit(self.seed, trial, shock.key);
+            let p0 = self.p0[regime][i];
+            if u < p0 {
+                continue;
+            }
+            let mut rng = rng::stream_rng(self.seed, trial, shock.key);
+            let n = if lambda <= INVERSION_MAX_LAMBDA {
+                poisson_inverse(u, lambda, p0)
+            } else {
+                Poisson::new(lambda)
+                    .map(|d| d.sample(&mut rng) as u64)
+                    .unwrap_or(0)
+            };
+            for _ in 0..n {
+                let start = h * unit_f64(rng.next_u64());
+                let dur = shock.duration.sample(&mut rng).max(0.0);
+                sc.sev.clear();
+                if shock.independent {
+                    for _ in 0..shock.footprint.len() {
+                        sc.sev.push(shock.severity.sample(&mut rng).clamp(0.0, 1.0));
+                    }
+                } else {
+                    sc.sev.push(shock.severity.sample(&mut rng).clamp(0.0, 1.0));
+                }
+                if sc.sev.is_empty() {
+                    continue;
+                }
+                push_hits(
+                    &mut sc.hits,
+                    &self.shocks[i].effects,
+                    model,
+                    start,
+                    start + dur,
+                    &sc.sev,
+                    i as u32,
+                );
+            }
+        }
+        regime
+    }
+
+    /// Runs trial number `trial` (0-based); the result lives in `sc`.
+    pub fn run_trial<'s>(&self, trial: u64, sc: &'s mut Scratch) -> &'s TrialOutput {
+        let regime = self.draw_events(trial, sc);
+        sc.out.regime = regime;
+        for k in 0..self.model.commodities.len() {
+            if sc.hits[k].is_empty() {
+                sc.out.touched[k] = false;
+                continue;
+            }
+            sc.out.touched[k] = true;
+            let mut hits = std::mem::take(&mut sc.hits[k]);
+            hits.extend_from_slice(&self.scheduled[k]);
+            let mut fig = std::mem::take(&mut sc.out.figures[k]);
+            self.simulate_commodity(k, &hits, sc, &mut fig);
+            sc.out.figures[k] = fig;
+            sc.hits[k] = hits;
+        }
+        &sc.out
+    }
+
+    /// The hits drawn for commodity `k` by the last [`Engine::draw_events`]
+    /// (without scheduled events).
+    pub fn last_hits<'s>(&self, sc: &'s Scratch, k: usize) -> &'s [Hit] {
+        &sc.hits[k]
+    }
+
+    /// §4 for every month of one commodity, given its hits; fills `out`.
+    pub fn simulate_commodity(&self, k: usize, hits: &[Hit], sc: &mut Scratch, out: &mut Figures) {
+        let cm: &CommodityModel = &self.model.commodities[k];
+        let horizon = self.model.horizon;
+        out.clear();
+        if hits.is_empty() || cm.market_total <= 0.0 {
+            return;
+        }
+        let nj = cm.demand.len();
+        let np = cm.producers.len();
+        let ns = cm.stages.len();
+        let fin = ns - 1;
+        let mut lo = f64::INFINITY;
+        let mut hi: f64 = 0.0;
+        for hit in hits {
+            lo = lo.min(hit.start);
+            hi = hi.max(hit.end);
+        }
+        let t_lo = (lo.floor().max(0.0) as usize).min(horizon);
+        let t_hi = (hi.ceil() as usize).min(horizon);
+        sc.stock[..nj].copy_from_slice(&cm.stock0);
+        sc.sum_s[..nj + 1].fill(0.0);
+        let na = cm.alliances.len();
+        sc.t0[..na].fill(None);
+        let big_m = cm.monthly_demand;
+        for t in t_lo..t_hi {
+            let tf = t as f64;
+            // 1. output and access
+            let keep = &mut sc.keep[..ns * np];
+            keep.fill(1.0);
+            let acc = &mut sc.acc[..np * nj];
+            let mut any_ban = false;
+            let mut any_hit = false;
+            for hit in hits {
+                let ov = hit.overlap(tf);
+                if ov <= 0.0 {
+                    continue;
+                }
+                any_hit = true;
+                let p = hit.producer as usize;
+                if hit.mask == NO_MASK {
+                    keep[hit.stage as usize * np + p] *= 1.0 - hit.sev * ov;
+                } else {
+                    if !any_ban {
+                        acc.fill(1.0);
+                        any_ban = true;
+                    }
+                    let mask = &self.masks[hit.mask as usize];
+                    let f = 1.0 - hit.sev * ov;
+                    for (j, &m) in mask.iter().enumerate() {
+                        if m {
+                            acc[p * nj + j] *= f;
+                        }
+                    }
+                }
+            }
+            if !any_hit {
+                continue;
+            }
+            // 2. bottleneck
+            let cap_l = &cm.cap[fin];
+            let keep_l = &keep[fin * np..(fin + 1) * np];
+            let a_l: f64 = cap_l.iter().zip(keep_l).map(|(c, k)| c * k).sum();
+            let r = if a_l <= 0.0 {
+                0.0
+            } else {
+                let mut r: f64 = 1.0;
+                for s in 0..fin {
+                    let a_s: f64 = cm.cap[s]
+                        .iter()
+                        .zip(&keep[s * np..(s + 1) * np])
+                        .map(|(c, k)| c * k)
+                        .sum();
+                    r = r.min(a_s / a_l);
+                }
+                r
+            };
+            let f = &mut sc.f[..np];
+            for p in 0..np {
+                f[p] = cap_l[p] * keep_l[p] * r;
+            }
+            // 3-4. access and proportional rationing
+            let m_tot = cm.market_total;
+            let big_u = &mut sc.big_u[..nj];
+            if any_ban {
+                big_u.fill(0.0);
+                for p in 0..np {
+                    for j in 0..nj {
+                        big_u[j] += f[p] * acc[p * nj + j];
+                    }
+                }
+                for j in 0..nj {
+                    big_u[j] *= cm.market[j] / m_tot;
+                }
+            } else {
+                let total: f64 = f.iter().sum();
+                for j in 0..nj {
+                    big_u[j] = total * cm.market[j] / m_tot;
+                }
+            }
+            let s = &mut sc.s[..nj];
+            for j in 0..nj {
+                let mj = cm.market[j];
+                let short = mj - mj.min(big_u[j]);
+                s[j] = if short <= SNAP * mj { 0.0 } else { short };
+            }
+            // 5. alliances
+            if na > 0 {
+                sc.s4[..nj].copy_from_slice(s);
+                let mut q_ready = false;
+                let mut budget_ready = false;
+                for (ai, a) in cm.alliances.iter().enumerate() {
+                    if sc.t0[ai].is_none()
+                        && (0..nj)
+                            .any(|j| a.member_consumer[j] && sc.s4[j] > SHORT_EPS * cm.demand[j])
+                    {
+                        sc.t0[ai] = Some(t);
+                    }
+                    let Some(t0) = sc.t0[ai] else { continue };
+                    let w = (tf + 1.0 - tf.max(t0 as f64 + a.ramp_months)).clamp(0.0, 1.0);
+                    if w <= 0.0 || (a.spare_capacity <= 0.0 && a.diversion <= 0.0) {
+                        continue;
+                    }
+                    let need: f64 = (0..nj)
+                        .filter(|&j| a.member_consumer[j])
+                        .map(|j| s[j])
+                        .sum();
+                    if need <= 0.0 {
+                        continue;
+                    }
+                    if !budget_ready {
+                        for p in 0..np {
+                            sc.budget[p] = cm.max_spare[p] * r * cap_l[p] * keep_l[p];
+                        }
+                        budget_ready = true;
+                    }
+                    let mut g = 0.0;
+                    for &p in &a.member_producers {
+                        let v = (w * r * a.spare_capacity * cap_l[p] * keep_l[p])
+                            .min(sc.budget[p])
+                            .max(0.0);
+                        sc.avail[p] = v;
+                        g += v;
+                    }
+                    let mut q_tot = 0.0;
+                    if a.diversion > 0.0 {
+                        if !q_ready {
+                            // q(c, j) = u(c, j) * R(j) / U(j)
+                            for p in 0..np {
+                                for j in 0..nj {
+                                    let u = if any_ban {
+                                        f[p] * acc[p * nj + j]
+                                    } else {
+                                        f[p]
+                                    } * cm.market[j]
+                                        / m_tot;
+                                    let uj = big_u[j];
+                                    let rj = cm.market[j].min(uj);
+                                    sc.q[p * nj + j] = if uj > 0.0 { u * rj / uj } else { 0.0 };
+                                }
+                            }
+                            q_ready = true;
+                        }
+                        for &p in &a.member_producers {
+                            let d: f64 = (0..nj)
+                                .filter(|&j| !a.member_consumer[j])
+                                .map(|j| sc.q[p * nj + j])
+                                .sum();
+                            sc.div_p[p] = d;
+                            q_tot += d;
+                        }
+                    }
+                    let v_pool = a.diversion * q_tot;
+                    let help = need.min(g + v_pool);
+                    if help <= 0.0 {
+                        continue;
+                    }
+                    let g_used = help.min(g);
+                    let v_used = help - g_used;
+                    if g > 0.0 {
+                        for &p in &a.member_producers {
+                            sc.budget[p] -= g_used * sc.avail[p] / g;
+                        }
+                    }
+                    let frac = help / need;
+                    for j in 0..nj {
+                        if a.member_consumer[j] {
+                            let share = s[j] / need;
+                            if v_used > 0.0 && q_tot > 0.0 {
+                                for &p in &a.member_producers {
+                                    sc.q[p * nj + j] += v_used * share * sc.div_p[p] / q_tot;
+                                }
+                            }
+                            s[j] *= 1.0 - frac;
+                        } else if v_used > 0.0 && q_tot > 0.0 {
+                            let mut take = 0.0;
+                            for &p in &a.member_producers {
+                                let d = v_used * sc.q[p * nj + j] / q_tot;
+                                sc.q[p * nj + j] -= d;
+                                take += d;
+                            }
+                            s[j] += take;
+                        }
+                    }
+                }
+            }
+            // 6. stockpiles, and the month's figures
+            let mut world = 0.0;
+            for j in 0..nj {
+                let d = cm.demand[j];
+                if d <= 0.0 {
+                    s[j] = 0.0;
+                    continue;
+                }
+                if sc.stock[j] > 0.0 && s[j] > 0.0 {
+                    let release = sc.stock[j].min(s[j]);
+                    s[j] -= release;
+                    sc.stock[j] -= release;
+                }
+                let sj = s[j];
+                world += sj;
+                sc.sum_s[j] += sj;
+                let rel = sj / d;
+                if rel > out.peak[j] {
+                    out.peak[j] = rel;
+                }
+                if sj >= 0.01 * d {
+                    out.months_short[j] += 1;
+                }
+                if cm.has_stockpile[j] && sc.stock[j] <= 0.0 && sj > SHORT_EPS * d {
+                    out.stockout[j] = true;
+                }
+            }
+            sc.sum_s[nj] += world;
+            let rel = world / big_m;
+            out.monthly_world[t] = rel;
+            if rel > out.peak[nj] {
+                out.peak[nj] = rel;
+            }
+            if world >= 0.01 * big_m {
+                out.months_short[nj] += 1;
+            }
+        }
+        let hf = horizon as f64;
+        for j in 0..nj {
+            let d = cm.demand[j];
+            out.shortfall[j] = if d > 0.0 {
+                (sc.sum_s[j] / (hf * d)).min(1.0)
+            } else {
+                0.0
+            };
+        }
+        out.shortfall[nj] = (sc.sum_s[nj] / (hf * big_m)).min(1.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn poisson_inverse_is_monotone_and_matches_cdf() {
+        let lambda = 2.0;
+        let p0 = (-lambda as f64).exp();
+        assert_eq!(poisson_inverse(0.0, lambda, p0), 0);
+        assert_eq!(poisson_inverse(p0 - 1e-12, lambda, p0), 0);
+        assert_eq!(poisson_inverse(p0, lambda, p0), 1);
+        let mut last = 0;
+        for i in 0..1000 {
+            let n = poisson_inverse(i as f64 / 1000.0, lambda, p0);
+            assert!(n >= last);
+            last = n;
+        }
+    }
+}

@@ -1,0 +1,422 @@
+//! Streaming aggregates of per-trial figures (MODEL.md §5).
+//!
+//! Every accumulator is exact integer arithmetic (counts, fixed-point sums,
+//! per-bin minima and maxima), so merging is associative and commutative: the
+//! result has the same bits whatever the thread count or the order in which
+//! chunks of trials are merged. Memory is bounded: a sparse histogram of at
+//! most 10,000 bins per series, whatever the number of trials.
+//!
+//! Quantiles and cvar come from the histogram: bins of width 1e-4 on (0, 1],
+//! exact zeros counted apart, and each bin's min, max and exact sum kept, so
+//! the error is at most 1e-4 absolute (and zero when a bin holds one value).
+
+use serde::Serialize;
+
+/// Histogram bins on (0, 1].
+pub const BINS: usize = 10_000;
+const BLOCK: usize = 100;
+const FIX52: f64 = (1u64 << 52) as f64;
+const FIX32: f64 = (1u64 << 32) as f64;
+
+#[inline]
+fn fix52(x: f64) -> u128 {
+    (x * FIX52).round() as u128
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Bin {
+    count: u64,
+    sum: u128,
+    min: f64,
+    max: f64,
+}
+
+const EMPTY_BIN: Bin = Bin {
+    count: 0,
+    sum: 0,
+    min: f64::INFINITY,
+    max: f64::NEG_INFINITY,
+};
+
+/// A histogram of values in [0, 1] with exact zero count and lazily
+/// allocated blocks of bins.
+#[derive(Debug, Clone, Default)]
+pub struct Hist {
+    zeros: u64,
+    blocks: Vec<Option<Box<[Bin; BLOCK]>>>,
+}
+
+impl Hist {
+    fn bin_of(x: f64) -> usize {
+        ((x * BINS as f64) as usize).min(BINS - 1)
+    }
+
+    /// Adds `x` (in [0, 1]) `n` times.
+    #[inline]
+    pub fn add(&mut self, x: f64, n: u64) {
+        if x <= 0.0 {
+            self.zeros += n;
+            return;
+        }
+        if self.blocks.is_empty() {
+            self.blocks = vec![None; BINS / BLOCK];
+        }
+        let b = Self::bin_of(x);
+        let block = self.blocks[b / BLOCK].get_or_insert_with(|| Box::new([EMPTY_BIN; BLOCK]));
+        let bin = &mut block[b % BLOCK];
+        bin.count += n;
+        bin.sum += fix52(x) * n as u128;
+        bin.min = bin.min.min(x);
+        bin.max = bin.max.max(x);
+    }
+
+    pub fn merge(&mut self, other: &Hist) {
+        self.zeros += other.zeros;
+        if other.blocks.is_empty() {
+            return;
+        }
+        if self.blocks.is_empty() {
+            self.blocks = vec![None; BINS / BLOCK];
+        }
+        for (mine, theirs) in self.blocks.iter_mut().zip(&other.blocks) {
+            let Some(theirs) = theirs else { continue };
+            let mine = mine.get_or_insert_with(|| Box::new([EMPTY_BIN; BLOCK]));
+            for (a, b) in mine.iter_mut().zip(theirs.iter()) {
+                a.count += b.count;
+                a.sum += b.sum;
+                a.min = a.min.min(b.min);
+                a.max = a.max.max(b.max);
+            }
+        }
+    }
+
+    /// Non-empty bins in ascending order.
+    fn bins(&self) -> impl DoubleEndedIterator<Item = &Bin> {
+        self.blocks
+            .iter()
+            .flatten()
+            .flat_map(|b| b.iter())
+            .filter(|b| b.count > 0)
+    }
+
+    pub fn total(&self) -> u64 {
+        self.zeros + self.bins().map(|b| b.count).sum::<u64>()
+    }
+
+    /// The k-th smallest value (1-based), within 1e-4.
+    pub fn kth(&self, k: u64) -> f64 {
+        if k <= self.zeros {
+            return 0.0;
+        }
+        let mut seen = self.zeros;
+        for b in self.bins() {
+            if k <= seen + b.count {
+                let rank = k - seen; // 1..=count
+                return within(b, rank);
+            }
+            seen += b.count;
+        }
+        self.bins().last().map(|b| b.max).unwrap_or(0.0)
+    }
+
+    /// Mean of the largest k values, within 1e-4.
+    pub fn top_mean(&self, k: u64) -> f64 {
+        if k == 0 {
+            return 0.0;
+        }
+        let mut left = k;
+        let mut sum = 0.0;
+        for b in self.bins().rev() {
+            if left == 0 {
+                break;
+            }
+            if b.count <= left {
+                sum += if b.min == b.max {
+                    b.min * b.count as f64
+                } else {
+                    b.sum as f64 / FIX52
+                };
+                left -= b.count;
+            } else {
+                // the top `left` values of this bin: between its mean and its max
+                let mean = b.sum as f64 / FIX52 / b.count as f64;
+                let spread = (b.max - b.min) * (left - 1) as f64 / (2 * (b.count - 1)) as f64;
+                let est = (b.max - spread).max(mean.min(b.max)).min(b.max);
+                sum += est * left as f64;
+                left = 0;
+            }
+        }
+        sum / k as f64
+    }
+
+    /// `(upper edge of value range, count)` pairs of the non-empty bins, for figures.
+    pub fn points(&self) -> Vec<(f64, f64, u64)> {
+        let mut v = Vec::new();
+        if self.zeros > 0 {
+            v.push((0.0, 0.0, self.zeros));
+        }
+        v.extend(self.bins().map(|b| (b.min, b.max, b.count)));
+        v
+    }
+}
+
+/// A value inside a bin for within-bin rank `rank` (1-based): exact when the
+/// bin holds one distinct value, else interpolated between its min and max.
+fn within(b: &Bin, rank: u64) -> f64 {
+    if b.count == 1 || b.min == b.max {
+        return b.min;
+    }
+    b.min + (b.max - b.min) * (rank - 1) as f64 / (b.count - 1) as f64
+}
+
+/// Thresholds of `prob_any`, `prob_gt_05`, `prob_gt_10`, `prob_gt_25`.
+pub const THRESHOLDS: [f64; 4] = [1e-9, 0.05, 0.10, 0.25];
+
+/// All aggregates of one (commodity, series).
+#[derive(Debug, Clone, Default)]
+pub struct SeriesAcc {
+    pub n: u64,
+    sum52: u128,
+    sum32: u128,
+    sumsq32: u128,
+    pub shortfall: Hist,
+    gt: [u64; 4],
+    peak_sum52: u128,
+    pub peak: Hist,
+    months_short: u64,
+    stockouts: u64,
+}
+
+impl SeriesAcc {
+    /// Adds one trial's figures `n` times.
+    #[inline]
+    pub fn add(&mut self, shortfall: f64, peak: f64, months_short: u32, stockout: bool, n: u64) {
+        let x = shortfall.clamp(0.0, 1.0);
+        self.n += n;
+        let nn = n as u128;
+        self.sum52 += fix52(x) * nn;
+        let q = (x * FIX32).round() as u128;
+        self.sum32 += q * nn;
+        self.sumsq32 += q * q * nn;
+        self.shortfall.add(x, n);
+        for (c, t) in self.gt.iter_mut().zip(THRESHOLDS) {
+            if x > t {
+                *c += n;
+            }
+        }
+        let pk = peak.clamp(0.0, 1.0);
+        self.peak_sum52 += fix52(pk) * nn;
+        self.peak.add(pk, n);
+        self.months_short += months_short as u64 * n;
+        if stockout {
+            self.stockouts += n;
+        }
+    }
+
+    pub fn merge(&mut self, o: &SeriesAcc) {
+        self.n += o.n;
+        self.sum52 += o.sum52;
+        self.sum32 += o.sum32;
+        self.sumsq32 += o.sumsq32;
+        self.shortfall.merge(&o.shortfall);
+        for i in 0..4 {
+            self.gt[i] += o.gt[i];
+        }
+        self.peak_sum52 += o.peak_sum52;
+        self.peak.merge(&o.peak);
+        self.months_short += o.months_short;
+        self.stockouts += o.stockouts;
+    }
+
+    /// The §5 aggregates. `has_stockpile` decides whether `stockout_prob` is null.
+    pub fn metrics(&self, has_stockpile: bool) -> Metrics {
+        let n = self.n.max(1);
+        let nf = n as f64;
+        let mean = self.sum52 as f64 / FIX52 / nf;
+        let sd = if self.n > 1 {
+            let nn = self.n as u128;
+            let num = nn * self.sumsq32 - self.sum32 * self.sum32;
+            (num as f64 / (nf * (nf - 1.0))).sqrt() / FIX32
+        } else {
+            0.0
+        };
+        let q = |num: u64, den: u64| {
+            self.shortfall
+                .kth((num as u128 * n as u128).div_ceil(den as u128) as u64)
+        };
+        let top = |den: u64| self.shortfall.top_mean(n.div_ceil(den));
+        Metrics {
+            mean,
+            mean_se: sd / nf.sqrt(),
+            sd,
+            p50: q(1, 2),
+            p90: q(9, 10),
+            p95: q(19, 20),
+            p99: q(99, 100),
+            p999: q(999, 1000),
+            cvar95: top(20),
+            cvar99: top(100),
+            prob_any: self.gt[0] as f64 / nf,
+            prob_gt_05: self.gt[1] as f64 / nf,
+            prob_gt_10: self.gt[2] as f64 / nf,
+            prob_gt_25: self.gt[3] as f64 / nf,
+            peak_mean: self.peak_sum52 as f64 / FIX52 / nf,
+            peak_p95: self.peak.kth((19 * n as u128).div_ceil(20) as u64),
+            months_short_mean: self.months_short as f64 / nf,
+            stockout_prob: has_stockpile.then(|| self.stockouts as f64 / nf),
+        }
+    }
+}
+
+/// The §5 aggregate figures, in the order of `summary.json`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Metrics {
+    pub mean: f64,
+    pub mean_se: f64,
+    pub sd: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub cvar95: f64,
+    pub cvar99: f64,
+    pub prob_any: f64,
+    pub prob_gt_05: f64,
+    pub prob_gt_10: f64,
+    pub prob_gt_25: f64,
+    pub peak_mean: f64,
+    pub peak_p95: f64,
+    pub months_short_mean: f64,
+    pub stockout_prob: Option<f64>,
+}
+
+impl Metrics {
+    /// `(name, value)` pairs in the documented order.
+    pub fn named(&self) -> Vec<(&'static str, Option<f64>)> {
+        vec![
+            ("mean", Some(self.mean)),
+            ("mean_se", Some(self.mean_se)),
+            ("sd", Some(self.sd)),
+            ("p50", Some(self.p50)),
+            ("p90", Some(self.p90)),
+            ("p95", Some(self.p95)),
+            ("p99", Some(self.p99)),
+            ("p999", Some(self.p999)),
+            ("cvar95", Some(self.cvar95)),
+            ("cvar99", Some(self.cvar99)),
+            ("prob_any", Some(self.prob_any)),
+            ("prob_gt_05", Some(self.prob_gt_05)),
+            ("prob_gt_10", Some(self.prob_gt_10)),
+            ("prob_gt_25", Some(self.prob_gt_25)),
+            ("peak_mean", Some(self.peak_mean)),
+            ("peak_p95", Some(self.peak_p95)),
+            ("months_short_mean", Some(self.months_short_mean)),
+            ("stockout_prob", self.stockout_prob),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn acc_of(values: &[f64]) -> SeriesAcc {
+        let mut a = SeriesAcc::default();
+        for &v in values {
+            a.add(v, v, 0, false, 1);
+        }
+        a
+    }
+
+    /// Quantile and cvar definitions of §5 on hand-made samples.
+    #[test]
+    fn quantiles_and_cvar_on_hand_made_samples() {
+        // 20 values 0.01..=0.20: p95 = 19th smallest (ceil(19*20/20) = 19) = 0.19;
+        // cvar95 = mean of the largest ceil(20/20) = 1 value = 0.20;
+        // p50 = 10th smallest = 0.10; p90 = 18th = 0.18.
+        let v: Vec<f64> = (1..=20).map(|i| i as f64 / 100.0).collect();
+        let m = acc_of(&v).metrics(false);
+        assert_eq!(m.p95, 0.19);
+        assert_eq!(m.p50, 0.10);
+        assert_eq!(m.p90, 0.18);
+        assert_eq!(m.cvar95, 0.20);
+        assert!((m.mean - 0.105).abs() < 1e-15);
+        // 21 values: k95 = ceil(19*21/20) = 20 -> 0.20; cvar95 = mean of top ceil(21/20) = 2
+        let v: Vec<f64> = (1..=21).map(|i| i as f64 / 100.0).collect();
+        let m = acc_of(&v).metrics(false);
+        assert_eq!(m.p95, 0.20);
+        assert!((m.cvar95 - 0.205).abs() < 1e-12, "{}", m.cvar95);
+        assert!((m.cvar99 - 0.21).abs() < 1e-12);
+        // sd with N - 1
+        let m = acc_of(&[0.1, 0.3]).metrics(false);
+        assert!((m.sd - (0.02f64).sqrt()).abs() < 1e-9, "{}", m.sd);
+        assert_eq!(acc_of(&[0.4]).metrics(false).sd, 0.0);
+        assert_eq!(acc_of(&[0.4, 0.4, 0.4]).metrics(false).sd, 0.0);
+    }
+
+    #[test]
+    fn probabilities_and_nulls() {
+        let m = acc_of(&[0.0, 0.06, 0.11, 0.3]).metrics(false);
+        assert_eq!(
+            (m.prob_any, m.prob_gt_05, m.prob_gt_10, m.prob_gt_25),
+            (0.75, 0.75, 0.5, 0.25)
+        );
+        assert_eq!(m.stockout_prob, None);
+        let mut a = SeriesAcc::default();
+        a.add(0.2, 0.5, 3, true, 1);
+        a.add(0.0, 0.0, 0, false, 3);
+        let m = a.metrics(true);
+        assert_eq!(m.stockout_prob, Some(0.25));
+        assert_eq!(m.months_short_mean, 0.75);
+        assert_eq!(m.peak_mean, 0.125);
+    }
+
+    /// Dense samples: histogram quantiles and cvar within 1e-4 of the exact ones.
+    #[test]
+    fn histogram_error_is_within_bound() {
+        let mut v: Vec<f64> = (0..50_000u64)
+            .map(|i| {
+                let x = crate::engine::rng::stream_unit(3, i, 9);
+                if x < 0.3 { 0.0 } else { x * x }
+            })
+            .collect();
+        let a = acc_of(&v);
+        let m = a.metrics(false);
+        v.sort_by(f64::total_cmp);
+        let n = v.len();
+        let k95 = (19 * n).div_ceil(20);
+        let k999 = (999 * n).div_ceil(1000);
+        assert!((m.p95 - v[k95 - 1]).abs() <= 1e-4);
+        assert!((m.p999 - v[k999 - 1]).abs() <= 1e-4);
+        let top = n.div_ceil(20);
+        let exact: f64 = v[n - top..].iter().sum::<f64>() / top as f64;
+        assert!((m.cvar95 - exact).abs() <= 1e-4, "{} vs {exact}", m.cvar95);
+        let mean: f64 = v.iter().sum::<f64>() / n as f64;
+        assert!((m.mean - mean).abs() < 1e-12);
+    }
+
+    /// Merging in any order gives identical bits.
+    #[test]
+    fn merge_is_order_independent() {
+        let parts: Vec<SeriesAcc> = (0..5u64)
+            .map(|p| {
+                let mut a = SeriesAcc::default();
+                for i in 0..1000u64 {
+                    let x = crate::engine::rng::stream_unit(p, i, 1);
+                    a.add(x * x * x, x, 1, x > 0.9, 1);
+                }
+                a
+            })
+            .collect();
+        let mut fwd = SeriesAcc::default();
+        for p in &parts {
+            fwd.merge(p);
+        }
+        let mut rev = SeriesAcc::default();
+        for p in parts.iter().rev() {
+            rev.merge(p);
+        }
+        assert_eq!(fwd.metrics(true), rev.metrics(true));
+    }
+}
