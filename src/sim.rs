@@ -27,24 +27,52 @@ pub struct RunAcc {
     pub monthly: Vec<Vec<Hist>>,
     /// Trials in which commodity k was untouched (its cached figures apply).
     cached: Vec<u64>,
+    /// Convergence: `segments[g][k]`, the world series of commodity k over the
+    /// trials of segment g (see [`segment_bounds`]), and the untouched counts.
+    pub segments: Vec<Vec<SeriesAcc>>,
+    seg_cached: Vec<Vec<u64>>,
+    /// Upper trial bound of each segment.
+    pub bounds: Vec<u64>,
+}
+
+/// Segment upper bounds for the convergence record: about 1000 * 2^(i/2)
+/// trials, then `trials`.
+pub fn segment_bounds(trials: u64) -> Vec<u64> {
+    let mut v = Vec::new();
+    let mut i = 0;
+    loop {
+        let b = (1000.0 * 2f64.powf(i as f64 / 2.0)).ceil() as u64;
+        if b >= trials {
+            break;
+        }
+        v.push(b);
+        i += 1;
+    }
+    v.push(trials);
+    v
 }
 
 impl RunAcc {
-    pub fn new(engine: &Engine) -> RunAcc {
+    pub fn new(engine: &Engine, trials: u64) -> RunAcc {
         let nk = engine.model.commodities.len();
+        let bounds = segment_bounds(trials);
         RunAcc {
             series: vec![vec![SeriesAcc::default(); engine.series()]; nk],
             monthly: vec![vec![Hist::default(); engine.model.horizon]; nk],
             cached: vec![0; nk],
+            segments: vec![vec![SeriesAcc::default(); nk]; bounds.len()],
+            seg_cached: vec![vec![0; nk]; bounds.len()],
+            bounds,
         }
     }
 
-    /// Adds one trial.
+    /// Adds one trial that belongs to convergence segment `seg`.
     #[inline]
-    pub fn add(&mut self, out: &TrialOutput) {
+    pub fn add(&mut self, out: &TrialOutput, seg: usize) {
         for (k, touched) in out.touched.iter().enumerate() {
             if !touched {
                 self.cached[k] += 1;
+                self.seg_cached[seg][k] += 1;
                 continue;
             }
             let f = &out.figures[k];
@@ -57,6 +85,14 @@ impl RunAcc {
                     1,
                 );
             }
+            let w = f.shortfall.len() - 1;
+            self.segments[seg][k].add(
+                f.shortfall[w],
+                f.peak[w],
+                f.months_short[w],
+                f.stockout[w],
+                1,
+            );
             for (h, &x) in self.monthly[k].iter_mut().zip(&f.monthly_world) {
                 h.add(x, 1);
             }
@@ -76,6 +112,16 @@ impl RunAcc {
         }
         for (a, b) in self.cached.iter_mut().zip(&o.cached) {
             *a += b;
+        }
+        for (a, b) in self.segments.iter_mut().zip(&o.segments) {
+            for (x, y) in a.iter_mut().zip(b) {
+                x.merge(y);
+            }
+        }
+        for (a, b) in self.seg_cached.iter_mut().zip(&o.seg_cached) {
+            for (x, y) in a.iter_mut().zip(b) {
+                *x += y;
+            }
         }
     }
 
@@ -98,6 +144,22 @@ impl RunAcc {
             }
             for (h, &x) in self.monthly[k].iter_mut().zip(&f.monthly_world) {
                 h.add(x, n);
+            }
+        }
+        let w = engine.series() - 1;
+        for (seg, cached) in self.segments.iter_mut().zip(&mut self.seg_cached) {
+            for (k, acc) in seg.iter_mut().enumerate() {
+                let n = std::mem::take(&mut cached[k]);
+                if n > 0 {
+                    let f = &engine.cached[k];
+                    acc.add(
+                        f.shortfall[w],
+                        f.peak[w],
+                        f.months_short[w],
+                        f.stockout[w],
+                        n,
+                    );
+                }
             }
         }
         RunResult::new(engine.model, self)
@@ -161,11 +223,15 @@ pub fn run(
     let next = AtomicU64::new(0);
     let n_chunks = opts.trials.div_ceil(CHUNK);
     let results: Mutex<Vec<Vec<RunAcc>>> = Mutex::new(Vec::new());
+    let bounds = segment_bounds(opts.trials);
     pool.scope(|s| {
         for _ in 0..threads {
             s.spawn(|_| {
                 let mut scratch: Vec<_> = engines.iter().map(|e| e.scratch()).collect();
-                let mut accs: Vec<RunAcc> = engines.iter().map(RunAcc::new).collect();
+                let mut accs: Vec<RunAcc> = engines
+                    .iter()
+                    .map(|e| RunAcc::new(e, opts.trials))
+                    .collect();
                 loop {
                     let c = next.fetch_add(1, Ordering::Relaxed);
                     if c >= n_chunks {
@@ -173,11 +239,15 @@ pub fn run(
                     }
                     let lo = c * CHUNK;
                     let hi = (lo + CHUNK).min(opts.trials);
+                    let mut seg = bounds.partition_point(|&b| b <= lo);
                     for trial in lo..hi {
+                        while trial >= bounds[seg] {
+                            seg += 1;
+                        }
                         for ((e, sc), acc) in
                             engines.iter().zip(scratch.iter_mut()).zip(accs.iter_mut())
                         {
-                            acc.add(e.run_trial(trial, sc));
+                            acc.add(e.run_trial(trial, sc), seg);
                         }
                     }
                     progress(hi - lo);
@@ -187,7 +257,10 @@ pub fn run(
         }
     });
     let parts = results.into_inner().unwrap_or_else(|p| p.into_inner());
-    let mut total: Vec<RunAcc> = engines.iter().map(RunAcc::new).collect();
+    let mut total: Vec<RunAcc> = engines
+        .iter()
+        .map(|e| RunAcc::new(e, opts.trials))
+        .collect();
     for part in &parts {
         for (t, p) in total.iter_mut().zip(part) {
             t.merge(p);

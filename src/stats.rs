@@ -10,7 +10,7 @@
 //! exact zeros counted apart, and each bin's min, max and exact sum kept, so
 //! the error is at most 1e-4 absolute (and zero when a bin holds one value).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Histogram bins on (0, 1].
 pub const BINS: usize = 10_000;
@@ -149,14 +149,68 @@ impl Hist {
         sum / k as f64
     }
 
-    /// `(upper edge of value range, count)` pairs of the non-empty bins, for figures.
-    pub fn points(&self) -> Vec<(f64, f64, u64)> {
-        let mut v = Vec::new();
-        if self.zeros > 0 {
-            v.push((0.0, 0.0, self.zeros));
+    /// Number of values strictly above `x` (within a bin that straddles `x`,
+    /// the values are taken as spread evenly between its min and max).
+    pub fn count_above(&self, x: f64) -> f64 {
+        let mut n = if x < 0.0 { self.zeros as f64 } else { 0.0 };
+        for b in self.bins() {
+            if b.min > x {
+                n += b.count as f64;
+            } else if b.max > x {
+                n += b.count as f64 * (b.max - x) / (b.max - b.min);
+            }
         }
-        v.extend(self.bins().map(|b| (b.min, b.max, b.count)));
-        v
+        n
+    }
+
+    /// The largest value seen (0 when there is none).
+    pub fn max(&self) -> f64 {
+        self.bins().last().map(|b| b.max).unwrap_or(0.0)
+    }
+
+    /// Counts of the positive values in `n` equal bins on (0, hi]; each
+    /// histogram bin goes to the bin of its mean value.
+    pub fn rebin(&self, hi: f64, n: usize) -> Vec<u64> {
+        let mut out = vec![0u64; n];
+        if hi <= 0.0 || n == 0 {
+            return out;
+        }
+        for b in self.bins() {
+            let mean = b.sum as f64 / FIX52 / b.count as f64;
+            let i = ((mean / hi * n as f64) as usize).min(n - 1);
+            out[i] += b.count;
+        }
+        out
+    }
+
+    /// Count of exact zeros.
+    pub fn zeros(&self) -> u64 {
+        self.zeros
+    }
+
+    /// Variance of the largest k values, from bin means (within-bin spread,
+    /// at most 1e-4, ignored); used for the cvar's standard error.
+    pub fn top_var(&self, k: u64) -> f64 {
+        if k < 2 {
+            return 0.0;
+        }
+        let mut left = k;
+        let (mut s1, mut s2) = (0.0, 0.0);
+        for b in self.bins().rev() {
+            if left == 0 {
+                break;
+            }
+            let take = b.count.min(left);
+            let mean = b.sum as f64 / FIX52 / b.count as f64;
+            s1 += mean * take as f64;
+            s2 += mean * mean * take as f64;
+            left -= take;
+        }
+        let kf = (k - left) as f64;
+        if kf < 2.0 {
+            return 0.0;
+        }
+        ((s2 - s1 * s1 / kf) / (kf - 1.0)).max(0.0)
     }
 }
 
@@ -228,6 +282,24 @@ impl SeriesAcc {
         self.stockouts += o.stockouts;
     }
 
+    /// Number of trials with a value above `x`, as a probability.
+    pub fn prob_above(&self, x: f64) -> f64 {
+        self.shortfall.count_above(x) / self.n.max(1) as f64
+    }
+
+    /// Mean and cvar95 with the half-widths of their 95% confidence intervals
+    /// (normal approximation; for cvar the asymptotic variance
+    /// `(Var(tail) + a (cvar - VaR)^2) / (N (1 - a))`, a = 0.95).
+    pub fn mean_cvar_ci(&self) -> (f64, f64, f64, f64) {
+        let m = self.metrics(false);
+        let n = self.n.max(1);
+        let k = n.div_ceil(20);
+        let tail_var = self.shortfall.top_var(k);
+        let a = 0.95;
+        let cvar_se = ((tail_var + a * (m.cvar95 - m.p95).powi(2)) / (n as f64 * (1.0 - a))).sqrt();
+        (m.mean, 1.96 * m.mean_se, m.cvar95, 1.96 * cvar_se)
+    }
+
     /// The §5 aggregates. `has_stockpile` decides whether `stockout_prob` is null.
     pub fn metrics(&self, has_stockpile: bool) -> Metrics {
         let n = self.n.max(1);
@@ -269,7 +341,7 @@ impl SeriesAcc {
 }
 
 /// The §5 aggregate figures, in the order of `summary.json`.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Metrics {
     pub mean: f64,
     pub mean_se: f64,

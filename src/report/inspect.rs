@@ -13,20 +13,20 @@
 
 use std::fmt::Write;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::model::{Model, stage_shares};
 
 /// The EU CRMA benchmark: no single third country above 65% of a stage.
 pub const CRMA_LIMIT: f64 = 0.65;
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ProducerShare {
     pub country: String,
     pub share: f64,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct StageConcentration {
     pub commodity: String,
     pub commodity_name: String,

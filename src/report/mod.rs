@@ -5,6 +5,7 @@
 //! and renamed, so a failed run never leaves a half-written file.
 
 pub mod csv;
+pub mod figdata;
 pub mod inspect;
 pub mod json;
 pub mod table;
@@ -12,7 +13,7 @@ pub mod table;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::model::{Model, ROW, WORLD};
@@ -20,7 +21,7 @@ use crate::sim::RunResult;
 use crate::stats::Metrics;
 
 /// One row of `results`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ResultRow {
     pub strategy: String,
     pub commodity: String,
@@ -29,14 +30,15 @@ pub struct ResultRow {
     pub metrics: Metrics,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ScenarioRef {
     pub name: String,
     pub sha256: String,
 }
 
-/// The content of `summary.json`.
-#[derive(Debug, Clone, Serialize)]
+/// The content of `summary.json`: the §7 fields, then crmsim's documented
+/// additions (`title`, `figures`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Summary {
     pub crmsim_version: String,
     pub scenario: ScenarioRef,
@@ -44,6 +46,12 @@ pub struct Summary {
     pub trials: u64,
     pub horizon_months: usize,
     pub results: Vec<ResultRow>,
+    /// The scenario's title, if any.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// The data behind every figure (see [`figdata`]).
+    #[serde(default)]
+    pub figures: Option<figdata::FigureData>,
 }
 
 /// Series ids of a model in figure order: consumers, ROW, world.
@@ -93,6 +101,8 @@ impl Summary {
             trials,
             horizon_months: model.horizon,
             results,
+            title: model.title.clone(),
+            figures: Some(figdata::FigureData::new(runs)),
         }
     }
 }
