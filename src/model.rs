@@ -1197,7 +1197,10 @@ impl Builder {
         for &k in &coms {
             let cm = &ctx.commodities[k];
             if is_ban {
-                let fin = cm.final_stage();
+                // `stages = []` is already an error; don't index a stageless commodity.
+                let Some(fin) = cm.stages.len().checked_sub(1) else {
+                    continue;
+                };
                 let mut hits = Vec::new();
                 for (pos, &cix) in footprint.iter().enumerate() {
                     let Some(p) = cm.local(cix) else { continue };

@@ -582,7 +582,8 @@ impl<'m> Engine<'m> {
                     }
                     let Some(t0) = sc.t0[ai] else { continue };
                     let w = (tf + 1.0 - tf.max(t0 as f64 + a.ramp_months)).clamp(0.0, 1.0);
-                    if w <= 0.0 || (a.spare_capacity <= 0.0 && a.diversion <= 0.0) {
+                    // Surge waits for the ramp (weight w); diversion redirects sales from t0 on.
+                    if (w <= 0.0 || a.spare_capacity <= 0.0) && a.diversion <= 0.0 {
                         continue;
                     }
                     let need: f64 = (0..nj)
