@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::error::Error;
 use crate::model::Model;
+use crate::plot::{self, Formats};
 use crate::report::{self, Summary, inspect, table};
 use crate::scenario::{self, Source};
 use crate::sim::{self, RunOptions};
@@ -29,12 +30,18 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Simulate a scenario and write summary.json and metrics.csv.
+    /// Simulate a scenario and write summary.json, metrics.csv, figures and report.html.
     ///
     /// Without FILE, runs the bundled baseline scenario
     /// (scenarios/baseline.toml, built into the binary). Prints a table per
-    /// commodity and writes output/<scenario name>/summary.json and metrics.csv.
+    /// commodity and writes output/<scenario name>/summary.json, metrics.csv,
+    /// figures/*.svg and *.png, and report.html (unless --no-figures).
     Run(RunArgs),
+    /// Redraw the figures and report.html of a finished run from its summary.json.
+    ///
+    /// Simulates nothing: every figure is drawn from the numbers stored in
+    /// summary.json. Writes <DIR>/figures/ and <DIR>/report.html.
+    Plot(PlotArgs),
     /// Check a scenario file and report every problem found.
     ///
     /// Exits 0 with a one-line summary and any warnings when the file is
@@ -77,12 +84,31 @@ pub struct RunArgs {
     /// Print nothing but errors.
     #[arg(long)]
     pub quiet: bool,
+    /// Skip the figures and report.html.
+    #[arg(long)]
+    pub no_figures: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PlotArgs {
+    /// summary.json of a finished run (e.g. output/baseline/summary.json).
+    pub summary: PathBuf,
+    /// Folder that gets figures/ and report.html; default: the folder of SUMMARY.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Image files to write (report.html always embeds SVG).
+    #[arg(long, value_enum, default_value_t = Formats::Both)]
+    pub format: Formats,
+    /// Print nothing but errors.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Command::Run(args) => run_cmd(&args),
+        Command::Plot(args) => plot_cmd(&args),
         Command::Validate { file } => validate_cmd(&file),
         Command::Inspect { file, json } => inspect_cmd(&file, json),
     }
@@ -193,5 +219,43 @@ fn run_cmd(args: &RunArgs) -> Result<(), Error> {
             println!("wrote {}", p.display());
         }
     }
+    if !args.no_figures {
+        write_figures(&summary, &out_dir, Formats::Both, args.quiet)?;
+    }
     Ok(())
+}
+
+/// Draws every figure of `summary` into `<out_dir>/figures/` and writes
+/// `<out_dir>/report.html`; unless `quiet`, prints the paths and the time taken.
+pub fn write_figures(
+    summary: &Summary,
+    out_dir: &Path,
+    formats: Formats,
+    quiet: bool,
+) -> Result<(), Error> {
+    let started = Instant::now();
+    let written = plot::write_report(summary, out_dir, formats)?;
+    if !quiet {
+        for p in &written {
+            println!("wrote {}", p.display());
+        }
+        println!(
+            "figures and report: {} files in {:.2} s",
+            written.len(),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+fn plot_cmd(args: &PlotArgs) -> Result<(), Error> {
+    let summary = plot::load_summary(&args.summary)?;
+    let out_dir = args.out.clone().unwrap_or_else(|| {
+        args.summary
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."))
+    });
+    write_figures(&summary, &out_dir, args.format, args.quiet)
 }

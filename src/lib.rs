@@ -11,6 +11,7 @@ pub mod dist;
 pub mod engine;
 pub mod error;
 pub mod model;
+pub mod plot;
 pub mod report;
 pub mod scenario;
 pub mod sim;

@@ -284,9 +284,14 @@ impl Source {
         tables: Vec<toml::Table>,
     ) -> Result<Vec<StrategySource>, Error> {
         let mut errors = InputErrors::new(origin);
-        let mut out = Vec::new();
+        let mut out: Vec<StrategySource> = Vec::new();
         for (i, table) in tables.into_iter().enumerate() {
             match self.apply_one(origin, i, table) {
+                // §1: ids are unique within their table kind.
+                Ok(s) if out.iter().any(|o| o.id == s.id) => errors.push(format!(
+                    "[[strategy]] id \"{}\": field `id`: is declared twice",
+                    s.id
+                )),
                 Ok(s) => out.push(s),
                 Err(msg) => errors.push(msg),
             }

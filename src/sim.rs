@@ -58,9 +58,9 @@ impl RunAcc {
         let bounds = segment_bounds(trials);
         RunAcc {
             series: vec![vec![SeriesAcc::default(); engine.series()]; nk],
-            monthly: vec![vec![Hist::default(); engine.model.horizon]; nk],
+            monthly: vec![vec![Hist::coarse(); engine.model.horizon]; nk],
             cached: vec![0; nk],
-            segments: vec![vec![SeriesAcc::default(); nk]; bounds.len()],
+            segments: vec![vec![SeriesAcc::coarse(); nk]; bounds.len()],
             seg_cached: vec![vec![0; nk]; bounds.len()],
             bounds,
         }
@@ -86,13 +86,7 @@ impl RunAcc {
                 );
             }
             let w = f.shortfall.len() - 1;
-            self.segments[seg][k].add(
-                f.shortfall[w],
-                f.peak[w],
-                f.months_short[w],
-                f.stockout[w],
-                1,
-            );
+            self.segments[seg][k].add(f.shortfall[w], 0.0, 0, false, 1);
             for (h, &x) in self.monthly[k].iter_mut().zip(&f.monthly_world) {
                 h.add(x, 1);
             }
@@ -152,13 +146,7 @@ impl RunAcc {
                 let n = std::mem::take(&mut cached[k]);
                 if n > 0 {
                     let f = &engine.cached[k];
-                    acc.add(
-                        f.shortfall[w],
-                        f.peak[w],
-                        f.months_short[w],
-                        f.stockout[w],
-                        n,
-                    );
+                    acc.add(f.shortfall[w], 0.0, 0, false, n);
                 }
             }
         }

@@ -7,48 +7,88 @@
 //! most 10,000 bins per series, whatever the number of trials.
 //!
 //! Quantiles and cvar come from the histogram: bins of width 1e-4 on (0, 1],
-//! exact zeros counted apart, and each bin's min, max and exact sum kept, so
-//! the error is at most 1e-4 absolute (and zero when a bin holds one value).
+//! exact zeros counted apart, and each bin's count, min and max kept, so the
+//! error is at most 1e-4 absolute (and zero when a bin holds one value).
+//! Histograms used only for figures (monthly bands, convergence) use
+//! 1e-3 bins.
 
 use serde::{Deserialize, Serialize};
 
-/// Histogram bins on (0, 1].
+/// Histogram bins on (0, 1] of the §5 figures (width 1e-4).
 pub const BINS: usize = 10_000;
+/// Histogram bins of figure-only histograms (width 1e-3).
+pub const COARSE_BINS: usize = 1_000;
 const BLOCK: usize = 100;
 const FIX52: f64 = (1u64 << 52) as f64;
-const FIX32: f64 = (1u64 << 32) as f64;
+const FIX31: f64 = (1u64 << 31) as f64;
 
 #[inline]
 fn fix52(x: f64) -> u128 {
-    (x * FIX52).round() as u128
+    // x in [0, 1]: f64 -> u64 is one instruction, f64 -> u128 a library call.
+    (x * FIX52 + 0.5) as u64 as u128
+}
+
+/// Fixed point with 31 fractional bits for the variance: q^2 fits in a u64.
+#[inline]
+fn fix31(x: f64) -> u64 {
+    (x * FIX31 + 0.5) as u64
 }
 
 #[derive(Debug, Clone, Copy)]
 struct Bin {
     count: u64,
-    sum: u128,
     min: f64,
     max: f64,
 }
 
+impl Bin {
+    /// A representative value: exact when the bin holds one distinct value,
+    /// else the middle of its range (within half a bin of every value in it).
+    fn mid(&self) -> f64 {
+        if self.min == self.max { self.min } else { 0.5 * (self.min + self.max) }
+    }
+}
+
 const EMPTY_BIN: Bin = Bin {
     count: 0,
-    sum: 0,
     min: f64::INFINITY,
     max: f64::NEG_INFINITY,
 };
 
 /// A histogram of values in [0, 1] with exact zero count and lazily
 /// allocated blocks of bins.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Hist {
+    bins: usize,
     zeros: u64,
     blocks: Vec<Option<Box<[Bin; BLOCK]>>>,
 }
 
+impl Default for Hist {
+    /// The 1e-4 histogram of §5.
+    fn default() -> Self {
+        Hist::with_bins(BINS)
+    }
+}
+
 impl Hist {
-    fn bin_of(x: f64) -> usize {
-        ((x * BINS as f64) as usize).min(BINS - 1)
+    /// A histogram with `bins` equal bins on (0, 1] (a multiple of 100).
+    pub fn with_bins(bins: usize) -> Hist {
+        Hist {
+            bins: bins.max(BLOCK) / BLOCK * BLOCK,
+            zeros: 0,
+            blocks: Vec::new(),
+        }
+    }
+
+    /// A 1e-3 histogram for figure-only statistics.
+    pub fn coarse() -> Hist {
+        Hist::with_bins(COARSE_BINS)
+    }
+
+    #[inline]
+    fn bin_of(&self, x: f64) -> usize {
+        ((x * self.bins as f64) as usize).min(self.bins - 1)
     }
 
     /// Adds `x` (in [0, 1]) `n` times.
@@ -59,13 +99,12 @@ impl Hist {
             return;
         }
         if self.blocks.is_empty() {
-            self.blocks = vec![None; BINS / BLOCK];
+            self.blocks = vec![None; self.bins / BLOCK];
         }
-        let b = Self::bin_of(x);
+        let b = self.bin_of(x);
         let block = self.blocks[b / BLOCK].get_or_insert_with(|| Box::new([EMPTY_BIN; BLOCK]));
         let bin = &mut block[b % BLOCK];
         bin.count += n;
-        bin.sum += fix52(x) * n as u128;
         bin.min = bin.min.min(x);
         bin.max = bin.max.max(x);
     }
@@ -76,14 +115,13 @@ impl Hist {
             return;
         }
         if self.blocks.is_empty() {
-            self.blocks = vec![None; BINS / BLOCK];
+            self.blocks = vec![None; self.bins / BLOCK];
         }
         for (mine, theirs) in self.blocks.iter_mut().zip(&other.blocks) {
             let Some(theirs) = theirs else { continue };
             let mine = mine.get_or_insert_with(|| Box::new([EMPTY_BIN; BLOCK]));
             for (a, b) in mine.iter_mut().zip(theirs.iter()) {
                 a.count += b.count;
-                a.sum += b.sum;
                 a.min = a.min.min(b.min);
                 a.max = a.max.max(b.max);
             }
@@ -131,17 +169,13 @@ impl Hist {
                 break;
             }
             if b.count <= left {
-                sum += if b.min == b.max {
-                    b.min * b.count as f64
-                } else {
-                    b.sum as f64 / FIX52
-                };
+                sum += b.mid() * b.count as f64;
                 left -= b.count;
             } else {
-                // the top `left` values of this bin: between its mean and its max
-                let mean = b.sum as f64 / FIX52 / b.count as f64;
+                // the top `left` values of this bin, taken as spread evenly
+                // between its min and max
                 let spread = (b.max - b.min) * (left - 1) as f64 / (2 * (b.count - 1)) as f64;
-                let est = (b.max - spread).max(mean.min(b.max)).min(b.max);
+                let est = b.max - spread;
                 sum += est * left as f64;
                 left = 0;
             }
@@ -176,7 +210,7 @@ impl Hist {
             return out;
         }
         for b in self.bins() {
-            let mean = b.sum as f64 / FIX52 / b.count as f64;
+            let mean = b.mid();
             let i = ((mean / hi * n as f64) as usize).min(n - 1);
             out[i] += b.count;
         }
@@ -201,7 +235,7 @@ impl Hist {
                 break;
             }
             let take = b.count.min(left);
-            let mean = b.sum as f64 / FIX52 / b.count as f64;
+            let mean = b.mid();
             s1 += mean * take as f64;
             s2 += mean * mean * take as f64;
             left -= take;
@@ -231,8 +265,8 @@ pub const THRESHOLDS: [f64; 4] = [1e-9, 0.05, 0.10, 0.25];
 pub struct SeriesAcc {
     pub n: u64,
     sum52: u128,
-    sum32: u128,
-    sumsq32: u128,
+    sum31: u128,
+    sumsq31: u128,
     pub shortfall: Hist,
     gt: [u64; 4],
     peak_sum52: u128,
@@ -242,16 +276,30 @@ pub struct SeriesAcc {
 }
 
 impl SeriesAcc {
+    /// An accumulator with 1e-3 histograms, for figure-only statistics.
+    pub fn coarse() -> SeriesAcc {
+        SeriesAcc {
+            shortfall: Hist::coarse(),
+            peak: Hist::coarse(),
+            ..SeriesAcc::default()
+        }
+    }
+
     /// Adds one trial's figures `n` times.
     #[inline]
     pub fn add(&mut self, shortfall: f64, peak: f64, months_short: u32, stockout: bool, n: u64) {
-        let x = shortfall.clamp(0.0, 1.0);
         self.n += n;
+        if shortfall <= 0.0 && peak <= 0.0 && months_short == 0 && !stockout {
+            self.shortfall.zeros += n;
+            self.peak.zeros += n;
+            return;
+        }
+        let x = shortfall.clamp(0.0, 1.0);
         let nn = n as u128;
         self.sum52 += fix52(x) * nn;
-        let q = (x * FIX32).round() as u128;
-        self.sum32 += q * nn;
-        self.sumsq32 += q * q * nn;
+        let q = fix31(x);
+        self.sum31 += q as u128 * nn;
+        self.sumsq31 += (q * q) as u128 * nn;
         self.shortfall.add(x, n);
         for (c, t) in self.gt.iter_mut().zip(THRESHOLDS) {
             if x > t {
@@ -270,8 +318,8 @@ impl SeriesAcc {
     pub fn merge(&mut self, o: &SeriesAcc) {
         self.n += o.n;
         self.sum52 += o.sum52;
-        self.sum32 += o.sum32;
-        self.sumsq32 += o.sumsq32;
+        self.sum31 += o.sum31;
+        self.sumsq31 += o.sumsq31;
         self.shortfall.merge(&o.shortfall);
         for i in 0..4 {
             self.gt[i] += o.gt[i];
@@ -307,8 +355,8 @@ impl SeriesAcc {
         let mean = self.sum52 as f64 / FIX52 / nf;
         let sd = if self.n > 1 {
             let nn = self.n as u128;
-            let num = nn * self.sumsq32 - self.sum32 * self.sum32;
-            (num as f64 / (nf * (nf - 1.0))).sqrt() / FIX32
+            let num = nn * self.sumsq31 - self.sum31 * self.sum31;
+            (num as f64 / (nf * (nf - 1.0))).sqrt() / FIX31
         } else {
             0.0
         };

@@ -120,7 +120,6 @@ pub struct Scratch {
     sev: Vec<f64>,
     keep: Vec<f64>,
     acc: Vec<f64>,
-    f: Vec<f64>,
     q: Vec<f64>,
     big_u: Vec<f64>,
     s: Vec<f64>,
@@ -130,6 +129,12 @@ pub struct Scratch {
     budget: Vec<f64>,
     avail: Vec<f64>,
     div_p: Vec<f64>,
+    ratio: Vec<f64>,
+    q_done: Vec<bool>,
+    touched: Vec<usize>,
+    banned: Vec<usize>,
+    ov: Vec<f64>,
+    stage_a: Vec<f64>,
     t0: Vec<Option<usize>>,
     out: TrialOutput,
 }
@@ -150,6 +155,8 @@ pub struct Engine<'m> {
     scheduled: Vec<Vec<Hit>>,
     /// Figures of each commodity when no stochastic event touches it.
     pub cached: Vec<Figures>,
+    /// Per commodity and stage, total capacity (ROW included).
+    cap_total: Vec<Vec<f64>>,
     max_p: usize,
     max_s: usize,
 }
@@ -320,6 +327,11 @@ impl<'m> Engine<'m> {
             masks,
             scheduled,
             cached: Vec::new(),
+            cap_total: model
+                .commodities
+                .iter()
+                .map(|c| c.cap.iter().map(|row| row.iter().sum()).collect())
+                .collect(),
             max_p,
             max_s,
         };
@@ -352,7 +364,6 @@ impl<'m> Engine<'m> {
             sev: Vec::new(),
             keep: vec![1.0; self.max_s * np],
             acc: vec![1.0; np * nj],
-            f: vec![0.0; np],
             q: vec![0.0; np * nj],
             big_u: vec![0.0; nj],
             s: vec![0.0; nj],
@@ -362,6 +373,12 @@ impl<'m> Engine<'m> {
             budget: vec![0.0; np],
             avail: vec![0.0; np],
             div_p: vec![0.0; np],
+            ratio: vec![0.0; nj],
+            q_done: vec![false; np],
+            touched: Vec::new(),
+            banned: Vec::new(),
+            ov: Vec::new(),
+            stage_a: vec![0.0; self.max_s],
             t0: vec![None; na],
             out: TrialOutput {
                 regime: 0,
@@ -463,6 +480,11 @@ impl<'m> Engine<'m> {
     }
 
     /// §4 for every month of one commodity, given its hits; fills `out`.
+    ///
+    /// Only the producers some hit touches are looked at one by one; the
+    /// rest run at capacity and enter through the stage totals. A month
+    /// whose hits cover exactly what they covered the month before has the
+    /// same market (steps 1-4), which is then reused.
     pub fn simulate_commodity(&self, k: usize, hits: &[Hit], sc: &mut Scratch, out: &mut Figures) {
         let cm: &CommodityModel = &self.model.commodities[k];
         let horizon = self.model.horizon;
@@ -474,11 +496,24 @@ impl<'m> Engine<'m> {
         let np = cm.producers.len();
         let ns = cm.stages.len();
         let fin = ns - 1;
+        let cap_total = &self.cap_total[k];
         let mut lo = f64::INFINITY;
         let mut hi: f64 = 0.0;
+        // Producers touched by output hits (per stage) and by bans.
+        sc.touched.clear();
+        sc.banned.clear();
         for hit in hits {
             lo = lo.min(hit.start);
             hi = hi.max(hit.end);
+            let p = hit.producer as usize;
+            if hit.mask == NO_MASK {
+                let idx = hit.stage as usize * np + p;
+                if !sc.touched.contains(&idx) {
+                    sc.touched.push(idx);
+                }
+            } else if !sc.banned.contains(&p) {
+                sc.banned.push(p);
+            }
         }
         let t_lo = (lo.floor().max(0.0) as usize).min(horizon);
         let t_hi = (hi.ceil() as usize).min(horizon);
@@ -486,97 +521,103 @@ impl<'m> Engine<'m> {
         sc.sum_s[..nj + 1].fill(0.0);
         let na = cm.alliances.len();
         sc.t0[..na].fill(None);
+        sc.ov.clear();
+        sc.ov.resize(hits.len(), -1.0);
         let big_m = cm.monthly_demand;
+        let m_tot = cm.market_total;
+        let cap_l = &cm.cap[fin];
+        let mut r = 0.0;
+        let mut have_market = false;
+        let mut any_ban = false;
         for t in t_lo..t_hi {
             let tf = t as f64;
-            // 1. output and access
-            let keep = &mut sc.keep[..ns * np];
-            keep.fill(1.0);
-            let acc = &mut sc.acc[..np * nj];
-            let mut any_ban = false;
+            // Which hits cover this month, and by how much; same as last month?
+            let mut same = have_market;
             let mut any_hit = false;
-            for hit in hits {
+            for (i, hit) in hits.iter().enumerate() {
                 let ov = hit.overlap(tf);
-                if ov <= 0.0 {
-                    continue;
-                }
-                any_hit = true;
-                let p = hit.producer as usize;
-                if hit.mask == NO_MASK {
-                    keep[hit.stage as usize * np + p] *= 1.0 - hit.sev * ov;
-                } else {
-                    if !any_ban {
-                        acc.fill(1.0);
-                        any_ban = true;
-                    }
-                    let mask = &self.masks[hit.mask as usize];
-                    let f = 1.0 - hit.sev * ov;
-                    for (j, &m) in mask.iter().enumerate() {
-                        if m {
-                            acc[p * nj + j] *= f;
-                        }
-                    }
+                any_hit |= ov > 0.0;
+                if ov != sc.ov[i] {
+                    same = false;
+                    sc.ov[i] = ov;
                 }
             }
             if !any_hit {
+                have_market = false;
+                sc.ov.fill(-1.0);
                 continue;
             }
-            // 2. bottleneck
-            let cap_l = &cm.cap[fin];
-            let keep_l = &keep[fin * np..(fin + 1) * np];
-            let a_l: f64 = cap_l.iter().zip(keep_l).map(|(c, k)| c * k).sum();
-            let r = if a_l <= 0.0 {
-                0.0
-            } else {
-                let mut r: f64 = 1.0;
-                for s in 0..fin {
-                    let a_s: f64 = cm.cap[s]
-                        .iter()
-                        .zip(&keep[s * np..(s + 1) * np])
-                        .map(|(c, k)| c * k)
-                        .sum();
-                    r = r.min(a_s / a_l);
+            if !same {
+                // 1. output and access, for touched producers only
+                for &idx in &sc.touched {
+                    sc.keep[idx] = 1.0;
                 }
-                r
-            };
-            let f = &mut sc.f[..np];
-            for p in 0..np {
-                f[p] = cap_l[p] * keep_l[p] * r;
-            }
-            // 3-4. access and proportional rationing
-            let m_tot = cm.market_total;
-            let big_u = &mut sc.big_u[..nj];
-            if any_ban {
-                big_u.fill(0.0);
-                for p in 0..np {
-                    for j in 0..nj {
-                        big_u[j] += f[p] * acc[p * nj + j];
+                for &p in &sc.banned {
+                    sc.acc[p * nj..(p + 1) * nj].fill(1.0);
+                }
+                any_ban = false;
+                for (hit, &ov) in hits.iter().zip(&sc.ov) {
+                    if ov <= 0.0 {
+                        continue;
+                    }
+                    let p = hit.producer as usize;
+                    if hit.mask == NO_MASK {
+                        sc.keep[hit.stage as usize * np + p] *= 1.0 - hit.sev * ov;
+                    } else {
+                        any_ban = true;
+                        let mask = &self.masks[hit.mask as usize];
+                        let f = 1.0 - hit.sev * ov;
+                        for (j, &m) in mask.iter().enumerate() {
+                            if m {
+                                sc.acc[p * nj + j] *= f;
+                            }
+                        }
                     }
                 }
-                for j in 0..nj {
-                    big_u[j] *= cm.market[j] / m_tot;
+                // 2. bottleneck: A(s) = capacity - losses of touched producers
+                let a = &mut sc.stage_a[..ns];
+                a.copy_from_slice(cap_total);
+                for &idx in &sc.touched {
+                    let (s, p) = (idx / np, idx % np);
+                    a[s] -= cm.cap[s][p] * (1.0 - sc.keep[idx]);
                 }
-            } else {
-                let total: f64 = f.iter().sum();
-                for j in 0..nj {
-                    big_u[j] = total * cm.market[j] / m_tot;
+                for v in a.iter_mut() {
+                    *v = v.max(0.0);
                 }
+                let a_l = a[fin];
+                r = if a_l <= 0.0 {
+                    0.0
+                } else {
+                    a[..fin].iter().fold(1.0f64, |r, &a_s| r.min(a_s / a_l))
+                };
+                // 3-4. access and proportional rationing
+                let supply = r * a_l;
+                for j in 0..nj {
+                    let mut offered = supply;
+                    if any_ban {
+                        for &p in &sc.banned {
+                            let f = cap_l[p] * sc.keep[fin * np + p] * r;
+                            offered -= f * (1.0 - sc.acc[p * nj + j]);
+                        }
+                    }
+                    let u = (offered * cm.market[j] / m_tot).max(0.0);
+                    sc.big_u[j] = u;
+                    let mj = cm.market[j];
+                    let short = mj - mj.min(u);
+                    sc.s4[j] = if short <= SNAP * mj { 0.0 } else { short };
+                }
+                have_market = true;
             }
             let s = &mut sc.s[..nj];
-            for j in 0..nj {
-                let mj = cm.market[j];
-                let short = mj - mj.min(big_u[j]);
-                s[j] = if short <= SNAP * mj { 0.0 } else { short };
-            }
+            s.copy_from_slice(&sc.s4[..nj]);
             // 5. alliances
             if na > 0 {
-                sc.s4[..nj].copy_from_slice(s);
+                let keep_l = &sc.keep[fin * np..(fin + 1) * np];
                 let mut q_ready = false;
                 let mut budget_ready = false;
                 for (ai, a) in cm.alliances.iter().enumerate() {
                     if sc.t0[ai].is_none()
-                        && (0..nj)
-                            .any(|j| a.member_consumer[j] && sc.s4[j] > SHORT_EPS * cm.demand[j])
+                        && (0..nj).any(|j| a.member_consumer[j] && sc.s4[j] > SHORT_EPS * cm.demand[j])
                     {
                         sc.t0[ai] = Some(t);
                     }
@@ -586,10 +627,7 @@ impl<'m> Engine<'m> {
                     if (w <= 0.0 || a.spare_capacity <= 0.0) && a.diversion <= 0.0 {
                         continue;
                     }
-                    let need: f64 = (0..nj)
-                        .filter(|&j| a.member_consumer[j])
-                        .map(|j| s[j])
-                        .sum();
+                    let need: f64 = (0..nj).filter(|&j| a.member_consumer[j]).map(|j| s[j]).sum();
                     if need <= 0.0 {
                         continue;
                     }
@@ -600,43 +638,44 @@ impl<'m> Engine<'m> {
                         budget_ready = true;
                     }
                     let mut g = 0.0;
-                    for &p in &a.member_producers {
-                        let v = (w * r * a.spare_capacity * cap_l[p] * keep_l[p])
-                            .min(sc.budget[p])
-                            .max(0.0);
-                        sc.avail[p] = v;
-                        g += v;
+                    if w > 0.0 && a.spare_capacity > 0.0 {
+                        for &p in &a.member_producers {
+                            let v = (w * r * a.spare_capacity * cap_l[p] * keep_l[p]).min(sc.budget[p]).max(0.0);
+                            sc.avail[p] = v;
+                            g += v;
+                        }
                     }
                     let mut q_tot = 0.0;
                     if a.diversion > 0.0 {
                         if !q_ready {
-                            // q(c, j) = u(c, j) * R(j) / U(j)
-                            for p in 0..np {
-                                for j in 0..nj {
-                                    let u = if any_ban {
-                                        f[p] * acc[p * nj + j]
-                                    } else {
-                                        f[p]
-                                    } * cm.market[j]
-                                        / m_tot;
-                                    let uj = big_u[j];
-                                    let rj = cm.market[j].min(uj);
-                                    sc.q[p * nj + j] = if uj > 0.0 { u * rj / uj } else { 0.0 };
-                                }
+                            // q(c, j) = u(c, j) R(j) / U(j) = f(c) acc(c, j) ratio(j)
+                            for j in 0..nj {
+                                let uj = sc.big_u[j];
+                                sc.ratio[j] = if uj > 0.0 {
+                                    cm.market[j] / m_tot * cm.market[j].min(uj) / uj
+                                } else {
+                                    0.0
+                                };
                             }
+                            sc.q_done[..np].fill(false);
                             q_ready = true;
                         }
                         for &p in &a.member_producers {
-                            let d: f64 = (0..nj)
-                                .filter(|&j| !a.member_consumer[j])
-                                .map(|j| sc.q[p * nj + j])
-                                .sum();
+                            if !sc.q_done[p] {
+                                let f = cap_l[p] * keep_l[p] * r;
+                                let banned = any_ban && sc.banned.contains(&p);
+                                for j in 0..nj {
+                                    let acc = if banned { sc.acc[p * nj + j] } else { 1.0 };
+                                    sc.q[p * nj + j] = f * acc * sc.ratio[j];
+                                }
+                                sc.q_done[p] = true;
+                            }
+                            let d: f64 = (0..nj).filter(|&j| !a.member_consumer[j]).map(|j| sc.q[p * nj + j]).sum();
                             sc.div_p[p] = d;
                             q_tot += d;
                         }
                     }
-                    let v_pool = a.diversion * q_tot;
-                    let help = need.min(g + v_pool);
+                    let help = need.min(g + a.diversion * q_tot);
                     if help <= 0.0 {
                         continue;
                     }
@@ -674,15 +713,14 @@ impl<'m> Engine<'m> {
             for j in 0..nj {
                 let d = cm.demand[j];
                 if d <= 0.0 {
-                    s[j] = 0.0;
                     continue;
                 }
-                if sc.stock[j] > 0.0 && s[j] > 0.0 {
-                    let release = sc.stock[j].min(s[j]);
-                    s[j] -= release;
+                let mut sj = s[j];
+                if sc.stock[j] > 0.0 && sj > 0.0 {
+                    let release = sc.stock[j].min(sj);
+                    sj -= release;
                     sc.stock[j] -= release;
                 }
-                let sj = s[j];
                 world += sj;
                 sc.sum_s[j] += sj;
                 let rel = sj / d;
@@ -706,14 +744,17 @@ impl<'m> Engine<'m> {
                 out.months_short[nj] += 1;
             }
         }
+        // leave keep and acc all ones for the next commodity
+        for &idx in &sc.touched {
+            sc.keep[idx] = 1.0;
+        }
+        for &p in &sc.banned {
+            sc.acc[p * nj..(p + 1) * nj].fill(1.0);
+        }
         let hf = horizon as f64;
         for j in 0..nj {
             let d = cm.demand[j];
-            out.shortfall[j] = if d > 0.0 {
-                (sc.sum_s[j] / (hf * d)).min(1.0)
-            } else {
-                0.0
-            };
+            out.shortfall[j] = if d > 0.0 { (sc.sum_s[j] / (hf * d)).min(1.0) } else { 0.0 };
         }
         out.shortfall[nj] = (sc.sum_s[nj] / (hf * big_m)).min(1.0);
     }

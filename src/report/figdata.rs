@@ -152,7 +152,7 @@ impl FigureData {
                     p99: q(99, 100),
                 });
                 if si == 0 {
-                    let mut prefix = crate::stats::SeriesAcc::default();
+                    let mut prefix = crate::stats::SeriesAcc::coarse();
                     let mut c = Convergence {
                         commodity: cm.id.clone(),
                         consumer: WORLD.to_string(),

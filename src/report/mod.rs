@@ -6,6 +6,7 @@
 
 pub mod csv;
 pub mod figdata;
+pub mod html;
 pub mod inspect;
 pub mod json;
 pub mod table;

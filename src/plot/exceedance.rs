@@ -1,0 +1,288 @@
+//! Figure 1: exceedance curves. One panel per commodity, P(shortfall > x)
+//! against x on a log probability axis, one line per consumer and the world;
+//! the right axis gives the return period `horizon_months / 12 / P` years.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::Ctx;
+use super::style::*;
+use crate::model::WORLD;
+use crate::report::figdata::ExceedanceCurve;
+
+pub fn title(ctx: &Ctx) -> String {
+    format!(
+        "Exceedance curves: probability that the shortfall exceeds x{}",
+        ctx.title_suffix()
+    )
+}
+
+pub fn caption(ctx: &Ctx) -> String {
+    let h = ctx.summary.horizon_months;
+    let period = if h == 12 {
+        "1/P years".to_string()
+    } else {
+        format!("({h}/12)/P years")
+    };
+    format!(
+        "A point (x, P) on a line means that in a fraction P of the simulated {h}-month horizons that consumer's shortfall \
+         exceeded x% of its demand (log scale; lines higher and further right mean more risk); the right axis gives the \
+         equivalent return period, {period}."
+    )
+}
+
+fn curves<'a>(ctx: &'a Ctx, commodity: &str) -> Vec<&'a ExceedanceCurve> {
+    let Some(fd) = ctx.fd else { return Vec::new() };
+    let mut v: Vec<&ExceedanceCurve> = fd
+        .exceedance
+        .iter()
+        .filter(|c| c.strategy == ctx.strategy && c.commodity == commodity)
+        .collect();
+    let pos = |id: &str| ctx.series.iter().position(|s| s == id).unwrap_or(usize::MAX);
+    v.sort_by_key(|c| pos(&c.consumer));
+    v
+}
+
+fn commodities<'a>(ctx: &'a Ctx) -> Vec<&'a str> {
+    let Some(fd) = ctx.fd else { return Vec::new() };
+    let mut v: Vec<&str> = ctx.commodities.iter().map(String::as_str).collect();
+    for c in fd.exceedance.iter().filter(|c| c.strategy == ctx.strategy) {
+        if !v.contains(&c.commodity.as_str()) {
+            v.push(&c.commodity);
+        }
+    }
+    v.retain(|k| {
+        fd.exceedance
+            .iter()
+            .any(|c| c.strategy == ctx.strategy && c.commodity == *k)
+    });
+    v
+}
+
+pub fn available(ctx: &Ctx) -> bool {
+    !commodities(ctx).is_empty()
+}
+
+fn series_ids(ctx: &Ctx) -> Vec<String> {
+    let mut ids = ctx.series.clone();
+    if let Some(fd) = ctx.fd {
+        for c in fd.exceedance.iter().filter(|c| c.strategy == ctx.strategy) {
+            if !ids.contains(&c.consumer) {
+                ids.push(c.consumer.clone());
+            }
+        }
+    }
+    ids
+}
+
+fn legend(ctx: &Ctx) -> Legend {
+    let ids = series_ids(ctx);
+    let colors = series_colors(&ids);
+    Legend {
+        items: ids
+            .iter()
+            .zip(colors)
+            .map(|(id, c)| {
+                if id == WORLD {
+                    (Key::Line(c, 3, false), "world (all consumers)".to_string())
+                } else {
+                    (Key::Line(c, 2, false), id.clone())
+                }
+            })
+            .collect(),
+    }
+}
+
+fn frame<'a>(ctx: &Ctx, legend: &'a Legend) -> Frame<'a> {
+    Frame {
+        title: title(ctx),
+        subtitle: ctx.subtitle(),
+        legend: Some(legend),
+        source: ctx.source_line(),
+    }
+}
+
+pub fn size(ctx: &Ctx) -> (u32, u32) {
+    let n = commodities(ctx).len().max(1);
+    let cols = grid_cols(n);
+    let rows = n.div_ceil(cols) as u32;
+    let w = cols as u32 * PANEL_W + 2 * MARGIN as u32;
+    let legend = legend(ctx);
+    let h = frame(ctx, &legend).header_height(w) + rows * PANEL_H + FOOTER_H;
+    (w, h)
+}
+
+/// Lower end of the probability axis: a little below the smallest positive
+/// probability of the figure.
+fn y_floor(ctx: &Ctx) -> f64 {
+    let min = ctx
+        .fd
+        .map(|fd| {
+            fd.exceedance
+                .iter()
+                .filter(|c| c.strategy == ctx.strategy)
+                .flat_map(|c| c.points.iter())
+                .map(|p| p[1])
+                .filter(|p| p.is_finite() && *p > 0.0)
+                .fold(1.0f64, f64::min)
+        })
+        .unwrap_or(0.1);
+    (min / 1.5).clamp(1e-9, 0.1)
+}
+
+/// Probability tick label as a percentage.
+fn prob_label(p: f64) -> String {
+    if !(p > 0.0) {
+        return String::new();
+    }
+    let e = p.log10().round();
+    if (p.log10() - e).abs() > 0.01 {
+        return format!("{:.2}%", p * 100.0);
+    }
+    let e = e as i32 + 2;
+    if e >= 0 {
+        format!("{}%", 10u64.pow(e as u32))
+    } else {
+        format!("{:.*}%", (-e) as usize, 10f64.powi(e))
+    }
+}
+
+/// Return-period tick label for probability `p` per horizon of `months`.
+fn return_period(p: f64, months: usize) -> String {
+    if !(p > 0.0) {
+        return String::new();
+    }
+    let t = months as f64 / 12.0 / p;
+    if t < 9.95 {
+        let s = format!("{t:.1}");
+        format!("{} yr", s.trim_end_matches('0').trim_end_matches('.'))
+    } else {
+        format!("{} yr", thousands(t.round() as u64))
+    }
+}
+
+pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, ctx: &Ctx) -> FigResult
+where
+    DB::ErrorType: 'static,
+{
+    let legend = legend(ctx);
+    let body = frame(ctx, &legend).draw(root)?;
+    let body = body.margin(0, 0, MARGIN, MARGIN);
+    let comms = commodities(ctx);
+    let floor = y_floor(ctx);
+    let ids = series_ids(ctx);
+    let colors = series_colors(&ids);
+    for (cell, k) in grid(&body, comms.len(), grid_cols(comms.len()))
+        .iter()
+        .zip(&comms)
+    {
+        panel(cell, ctx, k, floor, &ids, &colors)?;
+    }
+    Ok(())
+}
+
+fn panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    ctx: &Ctx,
+    commodity: &str,
+    floor: f64,
+    ids: &[String],
+    colors: &[RGBColor],
+) -> FigResult
+where
+    DB::ErrorType: 'static,
+{
+    let cs = curves(ctx, commodity);
+    let last_x = cs
+        .iter()
+        .flat_map(|c| c.points.iter())
+        .filter(|p| p[0].is_finite() && p[1].is_finite() && p[1] > 0.0)
+        .map(|p| p[0])
+        .fold(0.0f64, f64::max);
+    let any = last_x > 0.0
+        || cs
+            .iter()
+            .any(|c| c.points.iter().any(|p| p[1].is_finite() && p[1] > 0.0));
+    let mut xmax = nice_ceil((last_x * 1.1).max(1e-3));
+    if last_x <= 1.0 {
+        xmax = xmax.min(1.0);
+    }
+    let (w, _) = area.dim_in_pixel();
+    let months = ctx.summary.horizon_months;
+    let decades = (-floor.log10()).floor().max(1.0) as usize;
+    let mut chart = ChartBuilder::on(area)
+        .margin(8)
+        .margin_left(14)
+        .margin_right(18)
+        .caption(panel_title(ctx.name(commodity), w), bold(PANEL_TITLE))
+        .x_label_area_size(X_AREA)
+        .y_label_area_size(Y_AREA)
+        .right_y_label_area_size(RIGHT_AREA)
+        .build_cartesian_2d(0f64..xmax, (floor..1f64).log_scale())?
+        .set_secondary_coord(0f64..xmax, (floor..1f64).log_scale());
+    let x_desc = format!("shortfall x (% of {}-month demand)", months);
+    chart
+        .configure_mesh()
+        .x_labels(6)
+        .y_labels(decades + 1)
+        .x_label_formatter(&|x| pct_tick(*x, xmax))
+        .y_label_formatter(&|p| prob_label(*p))
+        .x_desc(x_desc)
+        .y_desc("P(shortfall > x)")
+        .label_style(font(TICK))
+        .axis_desc_style(font(AXIS_DESC))
+        .bold_line_style(GRID_BOLD)
+        .light_line_style(GRID_LIGHT)
+        .max_light_lines(1)
+        .axis_style(MUTED)
+        .draw()?;
+    chart
+        .configure_secondary_axes()
+        .y_labels(decades + 1)
+        .y_label_formatter(&|p| return_period(*p, months))
+        .y_desc("return period (years)")
+        .label_style(font(TICK))
+        .axis_desc_style(font(AXIS_DESC))
+        .axis_style(MUTED)
+        .draw()?;
+    if !any {
+        let plot = chart.plotting_area().strip_coord_spec();
+        note(&plot, "no shortfall in any trial")?;
+        return Ok(());
+    }
+    // World last, so it is drawn on top.
+    let order: Vec<usize> = (0..ids.len())
+        .filter(|&i| ids[i] != WORLD)
+        .chain((0..ids.len()).filter(|&i| ids[i] == WORLD))
+        .collect();
+    for i in order {
+        let Some(c) = cs.iter().find(|c| c.consumer == ids[i]) else {
+            continue;
+        };
+        let pts: Vec<(f64, f64)> = c
+            .points
+            .iter()
+            .filter(|p| p[0].is_finite() && p[1].is_finite() && p[1] > 0.0 && p[0] <= xmax)
+            .map(|p| (p[0].max(0.0), p[1].clamp(floor, 1.0)))
+            .collect();
+        let width = if ids[i] == WORLD { 3 } else { 2 };
+        chart.draw_series(LineSeries::new(pts, colors[i].stroke_width(width)))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels() {
+        assert_eq!(prob_label(1.0), "100%");
+        assert_eq!(prob_label(0.01), "1%");
+        assert_eq!(prob_label(0.0001), "0.01%");
+        assert_eq!(return_period(0.01, 12), "100 yr");
+        assert_eq!(return_period(1.0, 12), "1 yr");
+        assert_eq!(return_period(0.0001, 12), "10,000 yr");
+        assert_eq!(return_period(1.0, 6), "0.5 yr");
+    }
+}

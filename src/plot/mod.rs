@@ -1,0 +1,477 @@
+//! The figures of a run, drawn with plotters from `summary.json` alone (the
+//! [`Summary`] and its [`FigureData`]); they compute no statistics.
+//!
+//! Every figure is rendered in memory as SVG (always: `report.html` embeds
+//! it) and, when asked, as PNG; files are written atomically into
+//! `<out>/figures/`. Per-commodity figures are small-multiples grids, one
+//! file per figure. Figures 1-4 are drawn for every strategy in the summary
+//! (files of strategies after the first get a `-<strategy>` suffix); the
+//! concentration and convergence figures exist once, for the base run.
+//!
+//! | file stem       | module            | what |
+//! |-----------------|-------------------|------|
+//! | `exceedance`    | [`exceedance`]    | P(shortfall > x) per commodity, one line per consumer and world |
+//! | `histogram`     | [`histogram`]     | world shortfall distribution per commodity, mean/p95/cvar95 marked |
+//! | `heatmap`       | [`heatmap`]       | cvar95 of commodities × consumers |
+//! | `fan`           | [`fan`]           | monthly world shortfall p50/p90/p99 per commodity |
+//! | `concentration` | [`concentration`] | producer shares per commodity and stage, HHI |
+//! | `convergence`   | [`convergence`]   | running mean and cvar95 with 95% bands |
+
+pub mod concentration;
+pub mod convergence;
+pub mod exceedance;
+pub mod fan;
+pub mod heatmap;
+pub mod histogram;
+pub mod style;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use rayon::prelude::*;
+
+use crate::error::{Error, InputErrors};
+use crate::report::figdata::FigureData;
+use crate::report::{self, Summary};
+use style::FigResult;
+
+/// Which image files to write. `report.html` always embeds the SVG.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Formats {
+    Svg,
+    Png,
+    Both,
+}
+
+impl Formats {
+    pub fn svg(self) -> bool {
+        matches!(self, Formats::Svg | Formats::Both)
+    }
+    pub fn png(self) -> bool {
+        matches!(self, Formats::Png | Formats::Both)
+    }
+}
+
+/// The kinds of figure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Exceedance,
+    Histogram,
+    Heatmap,
+    Fan,
+    Concentration,
+    Convergence,
+}
+
+impl Kind {
+    /// Every kind, in report order.
+    pub const ALL: [Kind; 6] = [
+        Kind::Exceedance,
+        Kind::Histogram,
+        Kind::Heatmap,
+        Kind::Fan,
+        Kind::Concentration,
+        Kind::Convergence,
+    ];
+
+    /// File stem (before any strategy suffix).
+    pub fn id(self) -> &'static str {
+        match self {
+            Kind::Exceedance => "exceedance",
+            Kind::Histogram => "histogram",
+            Kind::Heatmap => "heatmap",
+            Kind::Fan => "fan",
+            Kind::Concentration => "concentration",
+            Kind::Convergence => "convergence",
+        }
+    }
+
+    /// Whether the figure is drawn per strategy (else once, for the base run).
+    pub fn per_strategy(self) -> bool {
+        !matches!(self, Kind::Concentration | Kind::Convergence)
+    }
+
+    fn title(self, ctx: &Ctx) -> String {
+        match self {
+            Kind::Exceedance => exceedance::title(ctx),
+            Kind::Histogram => histogram::title(ctx),
+            Kind::Heatmap => heatmap::title(ctx),
+            Kind::Fan => fan::title(ctx),
+            Kind::Concentration => concentration::title(ctx),
+            Kind::Convergence => convergence::title(ctx),
+        }
+    }
+
+    fn caption(self, ctx: &Ctx) -> String {
+        match self {
+            Kind::Exceedance => exceedance::caption(ctx),
+            Kind::Histogram => histogram::caption(ctx),
+            Kind::Heatmap => heatmap::caption(ctx),
+            Kind::Fan => fan::caption(ctx),
+            Kind::Concentration => concentration::caption(ctx),
+            Kind::Convergence => convergence::caption(ctx),
+        }
+    }
+
+    fn available(self, ctx: &Ctx) -> bool {
+        match self {
+            Kind::Exceedance => exceedance::available(ctx),
+            Kind::Histogram => histogram::available(ctx),
+            Kind::Heatmap => heatmap::available(ctx),
+            Kind::Fan => fan::available(ctx),
+            Kind::Concentration => concentration::available(ctx),
+            Kind::Convergence => convergence::available(ctx),
+        }
+    }
+
+    fn size(self, ctx: &Ctx) -> (u32, u32) {
+        let (w, h) = match self {
+            Kind::Exceedance => exceedance::size(ctx),
+            Kind::Histogram => histogram::size(ctx),
+            Kind::Heatmap => heatmap::size(ctx),
+            Kind::Fan => fan::size(ctx),
+            Kind::Concentration => concentration::size(ctx),
+            Kind::Convergence => convergence::size(ctx),
+        };
+        // Bounded so a strange summary cannot ask for a giant canvas.
+        (w.clamp(200, 4000), h.clamp(200, 8000))
+    }
+
+    fn draw<DB: DrawingBackend>(self, root: &DrawingArea<DB, Shift>, ctx: &Ctx) -> FigResult
+    where
+        DB::ErrorType: 'static,
+    {
+        match self {
+            Kind::Exceedance => exceedance::draw(root, ctx),
+            Kind::Histogram => histogram::draw(root, ctx),
+            Kind::Heatmap => heatmap::draw(root, ctx),
+            Kind::Fan => fan::draw(root, ctx),
+            Kind::Concentration => concentration::draw(root, ctx),
+            Kind::Convergence => convergence::draw(root, ctx),
+        }
+    }
+}
+
+/// What a figure reads: the summary, one strategy, display names.
+pub struct Ctx<'a> {
+    pub summary: &'a Summary,
+    pub fd: Option<&'a FigureData>,
+    /// The strategy drawn.
+    pub strategy: String,
+    /// Whether `strategy` is the first (base) strategy.
+    pub primary: bool,
+    /// Commodity ids in scenario order.
+    pub commodities: Vec<String>,
+    /// Series ids (consumers, ROW, world) in scenario order.
+    pub series: Vec<String>,
+    names: HashMap<String, String>,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(summary: &'a Summary, strategy: &str, primary: bool) -> Ctx<'a> {
+        let mut commodities: Vec<String> = Vec::new();
+        let mut series: Vec<String> = Vec::new();
+        for r in summary.results.iter().filter(|r| r.strategy == strategy) {
+            if !commodities.contains(&r.commodity) {
+                commodities.push(r.commodity.clone());
+            }
+            if !series.contains(&r.consumer) {
+                series.push(r.consumer.clone());
+            }
+        }
+        let fd = summary.figures.as_ref();
+        let mut names = HashMap::new();
+        if let Some(fd) = fd {
+            for c in &fd.concentration {
+                if !c.commodity_name.trim().is_empty() {
+                    names
+                        .entry(c.commodity.clone())
+                        .or_insert_with(|| c.commodity_name.clone());
+                }
+            }
+        }
+        Ctx {
+            summary,
+            fd,
+            strategy: strategy.to_string(),
+            primary,
+            commodities,
+            series,
+            names,
+        }
+    }
+
+    /// Display name of a commodity (its id when the summary has no name).
+    pub fn name<'s>(&'s self, id: &'s str) -> &'s str {
+        self.names.get(id).map(String::as_str).unwrap_or(id)
+    }
+
+    /// The source line under every figure.
+    pub fn source_line(&self) -> String {
+        let s = self.summary;
+        let mut line = format!(
+            "crmsim {} · scenario {} · seed {} · {} trials · {}-month horizon",
+            s.crmsim_version,
+            s.scenario.name,
+            s.seed,
+            style::thousands(s.trials),
+            s.horizon_months
+        );
+        if !self.primary {
+            line.push_str(&format!(" · strategy {}", self.strategy));
+        }
+        line
+    }
+
+    /// Lines under a figure's title.
+    pub fn subtitle(&self) -> Vec<String> {
+        let s = self.summary;
+        let mut v = vec![match &s.title {
+            Some(t) if !t.trim().is_empty() => format!("{} ({})", t.trim(), s.scenario.name),
+            _ => format!("Scenario {}", s.scenario.name),
+        }];
+        if self.primary {
+            if strategies(s).len() > 1 {
+                v.push(format!("Strategy: {} (no intervention)", self.strategy));
+            }
+        } else {
+            v.push(format!("Strategy: {}", self.strategy));
+        }
+        v
+    }
+
+    /// " - strategy X" for titles of strategies after the first.
+    pub fn title_suffix(&self) -> String {
+        if self.primary {
+            String::new()
+        } else {
+            format!(" — strategy {}", self.strategy)
+        }
+    }
+
+    /// "12-month" for the horizon.
+    pub fn horizon(&self) -> String {
+        format!("{}-month", self.summary.horizon_months)
+    }
+}
+
+/// Strategies of a summary in order of first appearance (the base first).
+pub fn strategies(summary: &Summary) -> Vec<String> {
+    let mut v: Vec<String> = Vec::new();
+    for r in &summary.results {
+        if !v.contains(&r.strategy) {
+            v.push(r.strategy.clone());
+        }
+    }
+    v
+}
+
+/// A file-name-safe form of a strategy id.
+fn slug(s: &str) -> String {
+    let t: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    if t.trim_matches('-').is_empty() {
+        "strategy".into()
+    } else {
+        t
+    }
+}
+
+/// One rendered figure.
+#[derive(Debug, Clone)]
+pub struct Figure {
+    pub kind: Kind,
+    /// File stem, e.g. `exceedance` or `heatmap-eu-stockpile`.
+    pub stem: String,
+    pub strategy: String,
+    pub title: String,
+    /// One sentence on how to read it.
+    pub caption: String,
+    /// Pixel size of the SVG and PNG.
+    pub size: (u32, u32),
+    pub svg: String,
+    pub png: Option<Vec<u8>>,
+    /// The files written for it, relative to the output folder
+    /// (`figures/<stem>.svg`, `figures/<stem>.png`).
+    pub files: Vec<String>,
+}
+
+fn files(stem: &str, formats: Formats) -> Vec<String> {
+    let mut v = Vec::new();
+    if formats.svg() {
+        v.push(format!("figures/{stem}.svg"));
+    }
+    if formats.png() {
+        v.push(format!("figures/{stem}.png"));
+    }
+    v
+}
+
+fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "internal error".into())
+}
+
+fn fig_err(stem: &str, e: impl std::fmt::Display) -> Error {
+    Error::Other(format!("figure {stem}: {e}"))
+}
+
+/// Runs `f`, turning a panic inside plotters into an error.
+fn guarded<T>(stem: &str, f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(p) => Err(fig_err(stem, panic_message(p.as_ref()))),
+    }
+}
+
+fn render_svg(kind: Kind, ctx: &Ctx, size: (u32, u32), stem: &str) -> Result<String, Error> {
+    guarded(stem, || {
+        let mut svg = String::new();
+        {
+            let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+            kind.draw(&root, ctx).map_err(|e| fig_err(stem, e))?;
+            root.present().map_err(|e| fig_err(stem, e))?;
+        }
+        Ok(svg)
+    })
+}
+
+fn render_png(kind: Kind, ctx: &Ctx, size: (u32, u32), stem: &str) -> Result<Vec<u8>, Error> {
+    guarded(stem, || {
+        let mut buf = vec![255u8; size.0 as usize * size.1 as usize * 3];
+        {
+            let root = BitMapBackend::with_buffer(&mut buf, size).into_drawing_area();
+            kind.draw(&root, ctx).map_err(|e| fig_err(stem, e))?;
+            root.present().map_err(|e| fig_err(stem, e))?;
+        }
+        let mut out = Vec::new();
+        {
+            let mut enc = png::Encoder::new(&mut out, size.0, size.1);
+            enc.set_color(png::ColorType::Rgb);
+            enc.set_depth(png::BitDepth::Eight);
+            enc.set_compression(png::Compression::Best);
+            enc.set_adaptive_filter(png::AdaptiveFilterType::Adaptive);
+            let mut w = enc.write_header().map_err(|e| fig_err(stem, e))?;
+            w.write_image_data(&buf).map_err(|e| fig_err(stem, e))?;
+            w.finish().map_err(|e| fig_err(stem, e))?;
+        }
+        Ok(out)
+    })
+}
+
+/// Renders every figure of `summary` in memory: SVG always, PNG when
+/// `formats` asks for it. Figures without data in the summary are left out.
+pub fn render_all(summary: &Summary, formats: Formats) -> Result<Vec<Figure>, Error> {
+    style::init_fonts()?;
+    let strats = strategies(summary);
+    let mut jobs: Vec<(Kind, String, bool)> = Vec::new();
+    for (i, s) in strats.iter().enumerate() {
+        for kind in Kind::ALL {
+            if i == 0 || kind.per_strategy() {
+                jobs.push((kind, s.clone(), i == 0));
+            }
+        }
+    }
+    if strats.is_empty() {
+        jobs.push((Kind::Concentration, "base".into(), true));
+    }
+    let figs: Vec<Option<Figure>> = jobs
+        .par_iter()
+        .map(|(kind, strategy, primary)| -> Result<Option<Figure>, Error> {
+            let ctx = Ctx::new(summary, strategy, *primary);
+            if !kind.available(&ctx) {
+                return Ok(None);
+            }
+            let stem = if *primary {
+                kind.id().to_string()
+            } else {
+                format!("{}-{}", kind.id(), slug(strategy))
+            };
+            let size = kind.size(&ctx);
+            let svg = render_svg(*kind, &ctx, size, &stem)?;
+            let png = if formats.png() {
+                Some(render_png(*kind, &ctx, size, &stem)?)
+            } else {
+                None
+            };
+            Ok(Some(Figure {
+                files: files(&stem, formats),
+                kind: *kind,
+                stem,
+                strategy: strategy.clone(),
+                title: kind.title(&ctx),
+                caption: kind.caption(&ctx),
+                size,
+                svg,
+                png,
+            }))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(figs.into_iter().flatten().collect())
+}
+
+/// Writes rendered figures into `dir` (created if needed); returns the paths.
+pub fn write_figures(figs: &[Figure], dir: &Path, formats: Formats) -> Result<Vec<PathBuf>, Error> {
+    report::ensure_dir(dir)?;
+    let mut written = Vec::new();
+    for f in figs {
+        if formats.svg() {
+            let p = dir.join(format!("{}.svg", f.stem));
+            report::write_atomic(&p, f.svg.as_bytes())?;
+            written.push(p);
+        }
+        if let (true, Some(png)) = (formats.png(), &f.png) {
+            let p = dir.join(format!("{}.png", f.stem));
+            report::write_atomic(&p, png)?;
+            written.push(p);
+        }
+    }
+    Ok(written)
+}
+
+/// Draws every figure of `summary` into `dir`; returns the paths written.
+pub fn draw_all(summary: &Summary, dir: &Path, formats: Formats) -> Result<Vec<PathBuf>, Error> {
+    let figs = render_all(summary, formats)?;
+    write_figures(&figs, dir, formats)
+}
+
+/// Draws every figure into `<out>/figures/` and writes `<out>/report.html`
+/// (which embeds the SVGs); returns the paths written, report last.
+pub fn write_report(summary: &Summary, out: &Path, formats: Formats) -> Result<Vec<PathBuf>, Error> {
+    let figs = render_all(summary, formats)?;
+    let mut written = write_figures(&figs, &out.join("figures"), formats)?;
+    let html = report::html::render(summary, &figs);
+    let p = out.join("report.html");
+    report::write_atomic(&p, html.as_bytes())?;
+    written.push(p);
+    Ok(written)
+}
+
+/// Reads a finished run's `summary.json`: I/O failures are [`Error::Io`]
+/// (exit 1), content that is not a crmsim summary is [`Error::Input`] (exit 2).
+pub fn load_summary(path: &Path) -> Result<Summary, Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
+        context: format!("cannot read {}", path.display()),
+        source: e,
+    })?;
+    let display = path.display().to_string();
+    let summary: Summary = serde_json::from_str(&text).map_err(|e| {
+        InputErrors::single(&display, format!("not a crmsim summary.json: {e}"))
+    })?;
+    if summary.results.is_empty() {
+        return Err(InputErrors::single(&display, "no results to plot".into()).into());
+    }
+    Ok(summary)
+}

@@ -1,0 +1,526 @@
+//! The one look of every figure: canvas sizes, the embedded font, text sizes,
+//! the colour-blind-safe Okabe–Ito palette (categories) and viridis
+//! (sequential), and small drawing helpers shared by the figure modules
+//! (figure frame, legends, wrapped text, number formats).
+
+use std::sync::OnceLock;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+use plotters::style::{FontStyle, register_font};
+
+use crate::error::Error;
+use crate::model::{ROW, WORLD};
+
+/// Result of drawing one figure onto a backend.
+pub type FigResult = Result<(), Box<dyn std::error::Error>>;
+
+/// The font family every figure uses: DejaVu Sans, embedded in the binary
+/// (the `dejavu` crate) and registered under the generic CSS family name, so
+/// SVG files name `sans-serif` and render with any browser's sans-serif font.
+pub const FONT: &str = "sans-serif";
+
+/// Text sizes (plotters font units, roughly pixel heights).
+pub const TITLE: f64 = 28.0;
+pub const SUBTITLE: f64 = 17.0;
+pub const PANEL_TITLE: f64 = 19.0;
+pub const AXIS_DESC: f64 = 16.0;
+pub const TICK: f64 = 15.0;
+pub const LEGEND: f64 = 16.0;
+pub const ANNOT: f64 = 15.0;
+pub const SOURCE: f64 = 14.0;
+pub const CELL: f64 = 17.0;
+
+/// Outer margin of a figure.
+pub const MARGIN: i32 = 16;
+/// Size of one small-multiple panel.
+pub const PANEL_W: u32 = 540;
+pub const PANEL_H: u32 = 380;
+/// Label areas of a panel: below (x ticks and description), left and right
+/// (y ticks and rotated description).
+pub const X_AREA: u32 = 52;
+pub const Y_AREA: u32 = 86;
+pub const RIGHT_AREA: u32 = 102;
+/// Columns of small-multiple grids.
+pub const GRID_COLS: usize = 3;
+/// Height of the source line at the bottom of every figure.
+pub const FOOTER_H: u32 = 30;
+
+// Okabe & Ito (2008), "Color universal design".
+pub const OI_BLACK: RGBColor = RGBColor(0, 0, 0);
+pub const OI_ORANGE: RGBColor = RGBColor(230, 159, 0);
+pub const OI_SKY_BLUE: RGBColor = RGBColor(86, 180, 233);
+pub const OI_BLUISH_GREEN: RGBColor = RGBColor(0, 158, 115);
+pub const OI_YELLOW: RGBColor = RGBColor(240, 228, 66);
+pub const OI_BLUE: RGBColor = RGBColor(0, 114, 178);
+pub const OI_VERMILLION: RGBColor = RGBColor(213, 94, 0);
+pub const OI_REDDISH_PURPLE: RGBColor = RGBColor(204, 121, 167);
+
+/// Categorical colours in order of use (black is kept for "world").
+pub const PALETTE: [RGBColor; 7] = [
+    OI_ORANGE,
+    OI_SKY_BLUE,
+    OI_BLUISH_GREEN,
+    OI_BLUE,
+    OI_VERMILLION,
+    OI_REDDISH_PURPLE,
+    OI_YELLOW,
+];
+
+/// The unlisted remainder (ROW) wherever it appears.
+pub const ROW_GREY: RGBColor = RGBColor(150, 150, 150);
+pub const TEXT: RGBColor = RGBColor(30, 30, 30);
+pub const MUTED: RGBColor = RGBColor(95, 95, 95);
+pub const GRID_BOLD: RGBColor = RGBColor(215, 215, 215);
+pub const GRID_LIGHT: RGBColor = RGBColor(238, 238, 238);
+pub const MISSING: RGBColor = RGBColor(235, 235, 235);
+
+/// Registers the embedded font once; every backend needs it for text layout.
+pub fn init_fonts() -> Result<(), Error> {
+    static OK: OnceLock<bool> = OnceLock::new();
+    let ok = *OK.get_or_init(|| {
+        register_font(FONT, FontStyle::Normal, dejavu::sans::regular()).is_ok()
+            && register_font(FONT, FontStyle::Bold, dejavu::sans::bold()).is_ok()
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Other(
+            "figures: the embedded DejaVu Sans font could not be loaded".into(),
+        ))
+    }
+}
+
+/// A text style of the figure font.
+pub fn font(size: f64) -> TextStyle<'static> {
+    TextStyle::from((FONT, size).into_font()).color(&TEXT)
+}
+
+/// A bold text style of the figure font.
+pub fn bold(size: f64) -> TextStyle<'static> {
+    TextStyle::from((FONT, size, FontStyle::Bold).into_font()).color(&TEXT)
+}
+
+/// `style` in colour `c`.
+pub fn colored(mut style: TextStyle<'static>, c: RGBColor) -> TextStyle<'static> {
+    style.color = c.to_backend_color();
+    style
+}
+
+/// `style` anchored at `(h, v)`.
+pub fn anchored(style: TextStyle<'static>, h: HPos, v: VPos) -> TextStyle<'static> {
+    style.pos(Pos::new(h, v))
+}
+
+/// Colour of a consumer series: world black, ROW grey, consumers the palette
+/// in their order (`index` counts consumers only).
+pub fn series_color(id: &str, index: usize) -> RGBColor {
+    if id == WORLD {
+        OI_BLACK
+    } else if id == ROW {
+        ROW_GREY
+    } else {
+        PALETTE[index % PALETTE.len()]
+    }
+}
+
+/// Colours of a list of series ids, in order.
+pub fn series_colors(ids: &[String]) -> Vec<RGBColor> {
+    let mut k = 0;
+    ids.iter()
+        .map(|id| {
+            let c = series_color(id, k);
+            if id != WORLD && id != ROW {
+                k += 1;
+            }
+            c
+        })
+        .collect()
+}
+
+/// Viridis (perceptually uniform, colour-blind safe), `t` in [0, 1].
+pub fn viridis(t: f64) -> RGBColor {
+    const STOPS: [(u8, u8, u8); 9] = [
+        (68, 1, 84),
+        (71, 44, 122),
+        (59, 81, 139),
+        (44, 113, 142),
+        (33, 144, 141),
+        (39, 173, 129),
+        (92, 200, 99),
+        (170, 220, 50),
+        (253, 231, 37),
+    ];
+    let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 };
+    let x = t * (STOPS.len() - 1) as f64;
+    let i = (x.floor() as usize).min(STOPS.len() - 2);
+    let f = x - i as f64;
+    let lerp = |a: u8, b: u8| (a as f64 + (b as f64 - a as f64) * f).round() as u8;
+    let (a, b) = (STOPS[i], STOPS[i + 1]);
+    RGBColor(lerp(a.0, b.0), lerp(a.1, b.1), lerp(a.2, b.2))
+}
+
+/// Black or white, whichever reads better on `bg`.
+pub fn text_on(bg: &RGBColor) -> RGBColor {
+    let l = 0.299 * bg.0 as f64 + 0.587 * bg.1 as f64 + 0.114 * bg.2 as f64;
+    if l > 140.0 { OI_BLACK } else { WHITE }
+}
+
+/// Width in pixels of `text` at `size` (bold if `is_bold`).
+pub fn text_width(text: &str, size: f64, is_bold: bool) -> u32 {
+    let f = if is_bold { bold(size) } else { font(size) };
+    f.font
+        .box_size(text)
+        .map(|(w, _)| w)
+        .unwrap_or_else(|_| (text.chars().count() as f64 * size * 0.62) as u32)
+}
+
+/// Greedy word wrap of `text` into lines no wider than `max_px`; a single
+/// word wider than that is cut with an ellipsis.
+pub fn wrap(text: &str, max_px: u32, size: f64, is_bold: bool) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    for word in text.split_whitespace() {
+        let cand = if cur.is_empty() {
+            word.to_string()
+        } else {
+            format!("{cur} {word}")
+        };
+        if text_width(&cand, size, is_bold) <= max_px || cur.is_empty() {
+            cur = cand;
+        } else {
+            lines.push(std::mem::take(&mut cur));
+            cur = word.to_string();
+        }
+    }
+    if !cur.is_empty() || lines.is_empty() {
+        lines.push(cur);
+    }
+    lines
+        .into_iter()
+        .map(|l| ellipsize(&l, max_px, size, is_bold))
+        .collect()
+}
+
+/// `text`, cut with an ellipsis to fit `max_px`.
+pub fn ellipsize(text: &str, max_px: u32, size: f64, is_bold: bool) -> String {
+    if text_width(text, size, is_bold) <= max_px {
+        return text.to_string();
+    }
+    let chars: Vec<char> = text.chars().collect();
+    for n in (0..chars.len()).rev() {
+        let s: String = chars[..n].iter().collect::<String>() + "…";
+        if text_width(&s, size, is_bold) <= max_px {
+            return s;
+        }
+    }
+    "…".to_string()
+}
+
+/// An integer with thousands separators.
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A fraction as a percentage tick label, with as many decimals as the axis
+/// span `span` (a fraction) needs.
+pub fn pct_tick(x: f64, span: f64) -> String {
+    let span_pct = span.abs() * 100.0;
+    let d = if span_pct >= 5.0 {
+        0
+    } else if span_pct >= 0.5 {
+        1
+    } else if span_pct >= 0.05 {
+        2
+    } else {
+        3
+    };
+    let v = x * 100.0;
+    let v = if v.abs() < 1e-12 { 0.0 } else { v };
+    format!("{v:.d$}%")
+}
+
+/// A fraction as a percentage with two decimals (the tables' format).
+pub fn pct2(x: f64) -> String {
+    format!("{:.2}%", x * 100.0)
+}
+
+/// A "nice" upper axis bound at or above `x` (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6
+/// or 8 times a power of ten).
+pub fn nice_ceil(x: f64) -> f64 {
+    if !x.is_finite() || x <= 0.0 {
+        return 1.0;
+    }
+    let e = 10f64.powf(x.log10().floor());
+    for m in [1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0] {
+        if m * e >= x * (1.0 - 1e-12) {
+            return m * e;
+        }
+    }
+    10.0 * e
+}
+
+/// Keeps finite values only.
+pub fn finite(x: f64) -> Option<f64> {
+    x.is_finite().then_some(x)
+}
+
+/// One entry of a figure legend.
+pub enum Key {
+    /// A line sample: colour, width, dashed.
+    Line(RGBColor, u32, bool),
+    /// A filled box (with a thin outline).
+    Box(RGBColor),
+    /// A translucent filled box over white.
+    Band(RGBColor, f64),
+}
+
+/// A horizontal legend that wraps onto as many rows as it needs.
+pub struct Legend {
+    pub items: Vec<(Key, String)>,
+}
+
+const KEY_W: i32 = 30;
+const LEGEND_ROW_H: u32 = 26;
+const LEGEND_GAP: i32 = 26;
+
+impl Legend {
+    fn item_width(label: &str) -> i32 {
+        KEY_W + 8 + text_width(label, LEGEND, false) as i32
+    }
+
+    fn rows(&self, width: u32) -> Vec<Vec<usize>> {
+        let mut rows: Vec<Vec<usize>> = vec![Vec::new()];
+        let mut x = 0;
+        for (i, (_, label)) in self.items.iter().enumerate() {
+            let w = Self::item_width(label);
+            let last = rows.len() - 1;
+            if x > 0 && x + w > width as i32 {
+                rows.push(Vec::new());
+                x = 0;
+            }
+            let _ = last;
+            rows.last_mut().map(|r| r.push(i));
+            x += w + LEGEND_GAP;
+        }
+        rows
+    }
+
+    /// Height the legend needs in `width` pixels.
+    pub fn height(&self, width: u32) -> u32 {
+        if self.items.is_empty() {
+            0
+        } else {
+            self.rows(width).len() as u32 * LEGEND_ROW_H + 6
+        }
+    }
+
+    /// Draws the legend from the top-left of `area`.
+    pub fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> FigResult
+    where
+        DB::ErrorType: 'static,
+    {
+        let (w, _) = area.dim_in_pixel();
+        for (r, row) in self.rows(w).iter().enumerate() {
+            let y = r as i32 * LEGEND_ROW_H as i32 + LEGEND_ROW_H as i32 / 2;
+            let mut x = 0;
+            for &i in row {
+                let (key, label) = &self.items[i];
+                draw_key(area, key, x, y)?;
+                area.draw(&Text::new(
+                    label.clone(),
+                    (x + KEY_W + 8, y),
+                    anchored(font(LEGEND), HPos::Left, VPos::Center),
+                ))?;
+                x += Self::item_width(label) + LEGEND_GAP;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Draws a legend key sample with its left edge at `x`, centred on `y`.
+pub fn draw_key<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    key: &Key,
+    x: i32,
+    y: i32,
+) -> FigResult
+where
+    DB::ErrorType: 'static,
+{
+    match key {
+        Key::Line(c, w, dashed) => {
+            let style = c.stroke_width(*w);
+            if *dashed {
+                for s in dashes((x, y), (x + KEY_W, y), 7, 5) {
+                    area.draw(&PathElement::new(vec![s.0, s.1], style))?;
+                }
+            } else {
+                area.draw(&PathElement::new(vec![(x, y), (x + KEY_W, y)], style))?;
+            }
+        }
+        Key::Box(c) => {
+            area.draw(&Rectangle::new(
+                [(x + 4, y - 8), (x + KEY_W - 4, y + 8)],
+                c.filled(),
+            ))?;
+            area.draw(&Rectangle::new(
+                [(x + 4, y - 8), (x + KEY_W - 4, y + 8)],
+                MUTED.stroke_width(1),
+            ))?;
+        }
+        Key::Band(c, alpha) => {
+            area.draw(&Rectangle::new(
+                [(x, y - 8), (x + KEY_W, y + 8)],
+                c.mix(*alpha).filled(),
+            ))?;
+        }
+    }
+    Ok(())
+}
+
+/// Pixel segments of a dashed line from `a` to `b`.
+pub fn dashes(a: (i32, i32), b: (i32, i32), on: i32, off: i32) -> Vec<((i32, i32), (i32, i32))> {
+    let (dx, dy) = ((b.0 - a.0) as f64, (b.1 - a.1) as f64);
+    let len = (dx * dx + dy * dy).sqrt();
+    let mut out = Vec::new();
+    if len < 1.0 {
+        return out;
+    }
+    let at = |t: f64| {
+        (
+            a.0 + (dx * t / len).round() as i32,
+            a.1 + (dy * t / len).round() as i32,
+        )
+    };
+    let mut t = 0.0;
+    while t < len {
+        let e = (t + on as f64).min(len);
+        out.push((at(t), at(e)));
+        t = e + off as f64;
+    }
+    out
+}
+
+/// What every figure has around its body.
+pub struct Frame<'a> {
+    pub title: String,
+    /// Lines under the title (scenario title, strategy, ...), wrapped to fit.
+    pub subtitle: Vec<String>,
+    pub legend: Option<&'a Legend>,
+    /// The source line: crmsim version, scenario, seed, trials.
+    pub source: String,
+}
+
+impl Frame<'_> {
+    fn sub_lines(&self, width: u32) -> Vec<String> {
+        self.subtitle
+            .iter()
+            .flat_map(|s| wrap(s, width.saturating_sub(2 * MARGIN as u32), SUBTITLE, false))
+            .collect()
+    }
+
+    /// Height of the header (title, subtitle, legend) in a figure `width` wide.
+    pub fn header_height(&self, width: u32) -> u32 {
+        let inner = width.saturating_sub(2 * MARGIN as u32);
+        let mut h = MARGIN as u32 + 36 + self.sub_lines(width).len() as u32 * 22;
+        if let Some(l) = self.legend {
+            h += 8 + l.height(inner);
+        }
+        h + 10
+    }
+
+    /// Fills the background, draws the header and source line, and returns
+    /// the body area between them.
+    pub fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+    ) -> Result<DrawingArea<DB, Shift>, Box<dyn std::error::Error>>
+    where
+        DB::ErrorType: 'static,
+    {
+        root.fill(&WHITE)?;
+        let (w, h) = root.dim_in_pixel();
+        let inner = w.saturating_sub(2 * MARGIN as u32);
+        let title = ellipsize(&self.title, inner, TITLE, true);
+        root.draw(&Text::new(
+            title,
+            (MARGIN, MARGIN),
+            anchored(bold(TITLE), HPos::Left, VPos::Top),
+        ))?;
+        let mut y = MARGIN + 36;
+        for line in self.sub_lines(w) {
+            root.draw(&Text::new(
+                line,
+                (MARGIN, y),
+                anchored(colored(font(SUBTITLE), MUTED), HPos::Left, VPos::Top),
+            ))?;
+            y += 22;
+        }
+        if let Some(l) = self.legend {
+            y += 8;
+            let lh = l.height(inner);
+            let area = root.margin(y, 0, MARGIN, MARGIN);
+            let (area, _) = area.split_vertically(lh);
+            l.draw(&area)?;
+            y += lh as i32;
+        }
+        let src = ellipsize(&self.source, inner, SOURCE, false);
+        root.draw(&Text::new(
+            src,
+            (MARGIN, h as i32 - FOOTER_H as i32 / 2),
+            anchored(colored(font(SOURCE), MUTED), HPos::Left, VPos::Center),
+        ))?;
+        let top = self.header_height(w) as i32;
+        let _ = y;
+        let body_h = (h as i32 - top - FOOTER_H as i32).max(1);
+        let body = root.margin(top, 0, 0, 0);
+        let (body, _) = body.split_vertically(body_h);
+        Ok(body)
+    }
+}
+
+/// The first `n` cells of a grid of `cols` columns over `area`.
+pub fn grid<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    n: usize,
+    cols: usize,
+) -> Vec<DrawingArea<DB, Shift>> {
+    let cols = cols.max(1);
+    let rows = n.div_ceil(cols).max(1);
+    area.split_evenly((rows, cols)).into_iter().take(n).collect()
+}
+
+/// Columns of a small-multiples grid of `n` panels.
+pub fn grid_cols(n: usize) -> usize {
+    n.clamp(1, GRID_COLS)
+}
+
+/// Draws `text` centred in `area` (used for "no data" notes).
+pub fn note<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, text: &str) -> FigResult
+where
+    DB::ErrorType: 'static,
+{
+    let (w, h) = area.dim_in_pixel();
+    area.draw(&Text::new(
+        ellipsize(text, w.saturating_sub(10), ANNOT, false),
+        (w as i32 / 2, h as i32 / 2),
+        anchored(colored(font(ANNOT), MUTED), HPos::Center, VPos::Center),
+    ))?;
+    Ok(())
+}
+
+/// Panel title: the commodity name, cut to fit.
+pub fn panel_title(name: &str, width: u32) -> String {
+    ellipsize(name, width.saturating_sub(20), PANEL_TITLE, true)
+}
