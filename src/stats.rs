@@ -45,7 +45,11 @@ impl Bin {
     /// A representative value: exact when the bin holds one distinct value,
     /// else the middle of its range (within half a bin of every value in it).
     fn mid(&self) -> f64 {
-        if self.min == self.max { self.min } else { 0.5 * (self.min + self.max) }
+        if self.min == self.max {
+            self.min
+        } else {
+            0.5 * (self.min + self.max)
+        }
     }
 }
 
@@ -183,18 +187,31 @@ impl Hist {
         sum / k as f64
     }
 
-    /// Number of values strictly above `x` (within a bin that straddles `x`,
-    /// the values are taken as spread evenly between its min and max).
-    pub fn count_above(&self, x: f64) -> f64 {
-        let mut n = if x < 0.0 { self.zeros as f64 } else { 0.0 };
-        for b in self.bins() {
-            if b.min > x {
-                n += b.count as f64;
-            } else if b.max > x {
-                n += b.count as f64 * (b.max - x) / (b.max - b.min);
-            }
+    /// Number of values strictly above each `x` (within a bin that straddles
+    /// `x`, the values are taken as spread evenly between its min and max).
+    pub fn counts_above(&self, xs: &[f64]) -> Vec<f64> {
+        let bins: Vec<&Bin> = self.bins().collect();
+        // suffix[i] = values in bins[i..]
+        let mut suffix = vec![0u64; bins.len() + 1];
+        for i in (0..bins.len()).rev() {
+            suffix[i] = suffix[i + 1] + bins[i].count;
         }
-        n
+        xs.iter()
+            .map(|&x| {
+                let zeros = if x < 0.0 { self.zeros as f64 } else { 0.0 };
+                // first bin holding a value above x; later bins lie wholly above it
+                let i = bins.partition_point(|b| b.max <= x);
+                match bins.get(i) {
+                    None => zeros,
+                    Some(b) if b.min > x => zeros + suffix[i] as f64,
+                    Some(b) => {
+                        zeros
+                            + b.count as f64 * (b.max - x) / (b.max - b.min)
+                            + suffix[i + 1] as f64
+                    }
+                }
+            })
+            .collect()
     }
 
     /// The largest value seen (0 when there is none).
@@ -330,9 +347,14 @@ impl SeriesAcc {
         self.stockouts += o.stockouts;
     }
 
-    /// Number of trials with a value above `x`, as a probability.
-    pub fn prob_above(&self, x: f64) -> f64 {
-        self.shortfall.count_above(x) / self.n.max(1) as f64
+    /// The share of trials with a shortfall above each `x`.
+    pub fn probs_above(&self, xs: &[f64]) -> Vec<f64> {
+        let n = self.n.max(1) as f64;
+        self.shortfall
+            .counts_above(xs)
+            .into_iter()
+            .map(|c| c / n)
+            .collect()
     }
 
     /// Mean and cvar95 with the half-widths of their 95% confidence intervals
@@ -514,6 +536,23 @@ mod tests {
         assert!((m.cvar95 - exact).abs() <= 1e-4, "{} vs {exact}", m.cvar95);
         let mean: f64 = v.iter().sum::<f64>() / n as f64;
         assert!((m.mean - mean).abs() < 1e-12);
+    }
+
+    #[test]
+    fn counts_above_matches_a_direct_count() {
+        let v: Vec<f64> = (0..5000u64)
+            .map(|i| {
+                let x = crate::engine::rng::stream_unit(2, i, 5);
+                if x < 0.5 { 0.0 } else { (x - 0.5) * 0.3 }
+            })
+            .collect();
+        let a = acc_of(&v);
+        let xs = [-1.0, 0.0, 0.001, 0.01, 0.05, 0.1, 0.149, 0.2];
+        for (x, got) in xs.iter().zip(a.shortfall.counts_above(&xs)) {
+            let want = v.iter().filter(|&&y| y > *x).count() as f64;
+            // within one bin's worth of values of the exact count
+            assert!((got - want).abs() <= 5.0, "x = {x}: {got} vs {want}");
+        }
     }
 
     /// Merging in any order gives identical bits.

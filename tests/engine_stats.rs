@@ -47,7 +47,10 @@ duration_months = 1.0
 }
 
 fn within_4se(got: f64, want: f64, se: f64, what: &str) {
-    assert!((got - want).abs() < 4.0 * se, "{what}: got {got}, want {want} +- 4 * {se}");
+    assert!(
+        (got - want).abs() < 4.0 * se,
+        "{what}: got {got}, want {want} +- 4 * {se}"
+    );
 }
 
 /// Mean number of events per trial.
@@ -68,11 +71,21 @@ fn event_counts_are_poisson_with_rate_times_horizon() {
     let model = compile(&one_shock(18, "rate_per_year = 0.8", ""));
     let n = 200_000;
     let lambda = 0.8 * 18.0 / 12.0;
-    within_4se(mean_events(&model, n), lambda, (lambda / n as f64).sqrt(), "mean count");
+    within_4se(
+        mean_events(&model, n),
+        lambda,
+        (lambda / n as f64).sqrt(),
+        "mean count",
+    );
     // a large rate uses the other Poisson sampler
     let model = compile(&one_shock(12, "rate_per_year = 45.0", ""));
     let n = 20_000;
-    within_4se(mean_events(&model, n), 45.0, (45.0 / n as f64).sqrt(), "mean count, rate 45");
+    within_4se(
+        mean_events(&model, n),
+        45.0,
+        (45.0 / n as f64).sqrt(),
+        "mean count, rate 45",
+    );
 }
 
 #[test]
@@ -82,9 +95,23 @@ fn probability_per_year_is_the_chance_of_at_least_one_event() {
     let n = 100_000;
     for (h, want) in [(12u32, p), (24, 1.0 - (1.0 - p) * (1.0 - p))] {
         let model = compile(&one_shock(h, "probability_per_year = 0.3", ""));
-        let run = sim::run(&[&model], RunOptions { trials: n, seed: 5, threads: 2 }, &|_| {}).unwrap();
+        let run = sim::run(
+            &[&model],
+            RunOptions {
+                trials: n,
+                seed: 5,
+                threads: 2,
+            },
+            &|_| {},
+        )
+        .unwrap();
         let got = run[0].metrics[0][0].prob_any;
-        within_4se(got, want, (want * (1.0 - want) / n as f64).sqrt(), &format!("P(any), H = {h}"));
+        within_4se(
+            got,
+            want,
+            (want * (1.0 - want) / n as f64).sqrt(),
+            &format!("P(any), H = {h}"),
+        );
     }
 }
 
@@ -102,7 +129,12 @@ multipliers = [ { kind = "conflict", countries = ["CN"], factor = 5.0 } ]
     let mean = 0.4 * 2.0;
     // variance of a Poisson mixture: E[lambda] + Var(lambda)
     let var = mean + 0.75 * 0.4f64.powi(2) + 0.25 * 2.0f64.powi(2) - mean * mean;
-    within_4se(mean_events(&model, n), mean, (var / n as f64).sqrt(), "mean count with regime");
+    within_4se(
+        mean_events(&model, n),
+        mean,
+        (var / n as f64).sqrt(),
+        "mean count with regime",
+    );
 }
 
 #[test]
@@ -110,7 +142,8 @@ fn start_times_are_uniform_over_the_horizon() {
     // A fixed, never-ending outage from a uniform start covers (H - start)/H
     // of the horizon: E[shortfall | exactly one event] = 1/2.
     let model = compile(
-        &one_shock(12, "rate_per_year = 0.05", "").replace("duration_months = 1.0", "duration_months = 1000.0"),
+        &one_shock(12, "rate_per_year = 0.05", "")
+            .replace("duration_months = 1.0", "duration_months = 1000.0"),
     );
     let engine = Engine::new(&model, 3);
     let mut sc = engine.scratch();
@@ -138,15 +171,36 @@ fn baseline() -> Model {
 fn results_are_identical_for_any_thread_count() {
     let model = baseline();
     let run = |threads| {
-        sim::run(&[&model], RunOptions { trials: 30_000, seed: 9, threads }, &|_| {}).unwrap()[0]
+        sim::run(
+            &[&model],
+            RunOptions {
+                trials: 30_000,
+                seed: 9,
+                threads,
+            },
+            &|_| {},
+        )
+        .unwrap()[0]
             .metrics
             .clone()
     };
     let one = run(1);
     assert_eq!(one, run(2));
     assert_eq!(one, run(3));
-    let other = sim::run(&[&model], RunOptions { trials: 30_000, seed: 10, threads: 2 }, &|_| {}).unwrap();
-    assert_ne!(one, other[0].metrics, "a different seed gives different results");
+    let other = sim::run(
+        &[&model],
+        RunOptions {
+            trials: 30_000,
+            seed: 10,
+            threads: 2,
+        },
+        &|_| {},
+    )
+    .unwrap();
+    assert_ne!(
+        one, other[0].metrics,
+        "a different seed gives different results"
+    );
 }
 
 #[test]

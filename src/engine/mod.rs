@@ -133,6 +133,13 @@ pub struct Scratch {
     q_done: Vec<bool>,
     touched: Vec<usize>,
     banned: Vec<usize>,
+    s5: Vec<f64>,
+    w: Vec<f64>,
+    vp_p: Vec<Option<usize>>,
+    vp_cap: Vec<f64>,
+    vp_spare: Vec<f64>,
+    vp_f: Vec<f64>,
+    alliance_vps: Vec<Vec<usize>>,
     ov: Vec<f64>,
     stage_a: Vec<f64>,
     t0: Vec<Option<usize>>,
@@ -157,11 +164,63 @@ pub struct Engine<'m> {
     pub cached: Vec<Figures>,
     /// Per commodity and stage, total capacity (ROW included).
     cap_total: Vec<Vec<f64>>,
+    /// Per commodity, the alliance classes of its final-stage producers.
+    classes: Vec<Classes>,
     max_p: usize,
     max_s: usize,
 }
 
 const REGIME_KEY: u64 = 0x5245_4749_4d45_0001;
+
+/// Final-stage producers grouped by the alliances they belong to. In the
+/// alliance step (§4.5) every quantity of an untouched producer (running at
+/// capacity, not banning) is proportional to its capacity, so the untouched
+/// producers of one class act exactly as one producer with their summed
+/// capacity; only producers hit this trial need to be followed one by one.
+#[derive(Debug, Clone, Default)]
+struct Classes {
+    /// Per local producer, its class (None: in no alliance of the commodity).
+    class_of: Vec<Option<usize>>,
+    /// Per class: summed final-stage capacity, the surge budget factor
+    /// (largest spare capacity over its alliances) and its alliances.
+    cap: Vec<f64>,
+    spare: Vec<f64>,
+    alliances: Vec<Vec<usize>>,
+}
+
+impl Classes {
+    fn new(cm: &CommodityModel) -> Classes {
+        let fin = cm.final_stage();
+        let np = cm.producers.len();
+        let mut c = Classes {
+            class_of: vec![None; np],
+            ..Classes::default()
+        };
+        let mut keys: Vec<(Vec<usize>, u64)> = Vec::new();
+        for p in 0..np {
+            let member: Vec<usize> = (0..cm.alliances.len())
+                .filter(|&ai| cm.alliances[ai].member_producers.contains(&p))
+                .collect();
+            if member.is_empty() {
+                continue;
+            }
+            let key = (member, cm.max_spare[p].to_bits());
+            let idx = match keys.iter().position(|k| *k == key) {
+                Some(i) => i,
+                None => {
+                    keys.push(key.clone());
+                    c.cap.push(0.0);
+                    c.spare.push(cm.max_spare[p]);
+                    c.alliances.push(key.0.clone());
+                    keys.len() - 1
+                }
+            };
+            c.class_of[p] = Some(idx);
+            c.cap[idx] += cm.cap[fin][p];
+        }
+        c
+    }
+}
 
 fn compile_effects(effects: &[Effect], masks: &mut Vec<Vec<bool>>) -> Vec<CompiledEffect> {
     effects
@@ -332,6 +391,7 @@ impl<'m> Engine<'m> {
                 .iter()
                 .map(|c| c.cap.iter().map(|row| row.iter().sum()).collect())
                 .collect(),
+            classes: model.commodities.iter().map(Classes::new).collect(),
             max_p,
             max_s,
         };
@@ -364,19 +424,26 @@ impl<'m> Engine<'m> {
             sev: Vec::new(),
             keep: vec![1.0; self.max_s * np],
             acc: vec![1.0; np * nj],
-            q: vec![0.0; np * nj],
+            q: vec![0.0; 2 * np * nj],
             big_u: vec![0.0; nj],
             s: vec![0.0; nj],
             s4: vec![0.0; nj],
             stock: vec![0.0; nj],
             sum_s: vec![0.0; nj + 1],
-            budget: vec![0.0; np],
-            avail: vec![0.0; np],
-            div_p: vec![0.0; np],
+            budget: vec![0.0; 2 * np],
+            avail: vec![0.0; 2 * np],
+            div_p: vec![0.0; 2 * np],
             ratio: vec![0.0; nj],
-            q_done: vec![false; np],
+            q_done: vec![false; 2 * np],
             touched: Vec::new(),
             banned: Vec::new(),
+            s5: vec![0.0; nj],
+            w: vec![-1.0; na],
+            vp_p: Vec::new(),
+            vp_cap: Vec::new(),
+            vp_spare: Vec::new(),
+            vp_f: vec![0.0; 2 * np],
+            alliance_vps: vec![Vec::new(); na],
             ov: Vec::new(),
             stage_a: vec![0.0; self.max_s],
             t0: vec![None; na],
@@ -479,6 +546,48 @@ impl<'m> Engine<'m> {
         &sc.hits[k]
     }
 
+    /// The producer units of the alliance step for one commodity-trial: each
+    /// member producer touched by a hit on its own, and per class the rest.
+    fn alliance_units(&self, k: usize, fin: usize, np: usize, sc: &mut Scratch) {
+        let cm = &self.model.commodities[k];
+        let cl = &self.classes[k];
+        sc.vp_p.clear();
+        sc.vp_cap.clear();
+        sc.vp_spare.clear();
+        for v in sc.alliance_vps.iter_mut() {
+            v.clear();
+        }
+        let mut rest = cl.cap.clone();
+        let own =
+            |p: usize, sc: &Scratch| sc.banned.contains(&p) || sc.touched.contains(&(fin * np + p));
+        for p in 0..np {
+            let Some(c) = cl.class_of[p] else { continue };
+            if !own(p, sc) {
+                continue;
+            }
+            rest[c] -= cm.cap[fin][p];
+            let v = sc.vp_cap.len();
+            sc.vp_p.push(Some(p));
+            sc.vp_cap.push(cm.cap[fin][p]);
+            sc.vp_spare.push(cl.spare[c]);
+            for &ai in &cl.alliances[c] {
+                sc.alliance_vps[ai].push(v);
+            }
+        }
+        for (c, &cap) in rest.iter().enumerate() {
+            if cap <= 0.0 {
+                continue;
+            }
+            let v = sc.vp_cap.len();
+            sc.vp_p.push(None);
+            sc.vp_cap.push(cap);
+            sc.vp_spare.push(cl.spare[c]);
+            for &ai in &cl.alliances[c] {
+                sc.alliance_vps[ai].push(v);
+            }
+        }
+    }
+
     /// §4 for every month of one commodity, given its hits; fills `out`.
     ///
     /// Only the producers some hit touches are looked at one by one; the
@@ -521,6 +630,9 @@ impl<'m> Engine<'m> {
         sc.sum_s[..nj + 1].fill(0.0);
         let na = cm.alliances.len();
         sc.t0[..na].fill(None);
+        if na > 0 {
+            self.alliance_units(k, fin, np, sc);
+        }
         sc.ov.clear();
         sc.ov.resize(hits.len(), -1.0);
         let big_m = cm.monthly_demand;
@@ -528,7 +640,9 @@ impl<'m> Engine<'m> {
         let cap_l = &cm.cap[fin];
         let mut r = 0.0;
         let mut have_market = false;
+        let mut have_s5 = false;
         let mut any_ban = false;
+        sc.w[..na].fill(-1.0);
         for t in t_lo..t_hi {
             let tf = t as f64;
             // Which hits cover this month, and by how much; same as last month?
@@ -544,6 +658,7 @@ impl<'m> Engine<'m> {
             }
             if !any_hit {
                 have_market = false;
+                have_s5 = false;
                 sc.ov.fill(-1.0);
                 continue;
             }
@@ -608,41 +723,66 @@ impl<'m> Engine<'m> {
                 }
                 have_market = true;
             }
+            // 5. alliances. Their result depends only on the market, on which
+            // have started (t0 is judged on step 4's S) and on their surge
+            // weights: when all are as last month, so is the result.
+            let mut reuse = same && have_s5;
+            for (ai, a) in cm.alliances.iter().enumerate() {
+                if sc.t0[ai].is_none()
+                    && (0..nj).any(|j| a.member_consumer[j] && sc.s4[j] > SHORT_EPS * cm.demand[j])
+                {
+                    sc.t0[ai] = Some(t);
+                }
+                let w = match sc.t0[ai] {
+                    Some(t0) => (tf + 1.0 - tf.max(t0 as f64 + a.ramp_months)).clamp(0.0, 1.0),
+                    None => -1.0,
+                };
+                if w != sc.w[ai] {
+                    reuse = false;
+                    sc.w[ai] = w;
+                }
+            }
             let s = &mut sc.s[..nj];
-            s.copy_from_slice(&sc.s4[..nj]);
-            // 5. alliances
-            if na > 0 {
+            if reuse {
+                s.copy_from_slice(&sc.s5[..nj]);
+            } else {
+                s.copy_from_slice(&sc.s4[..nj]);
+            }
+            if na > 0 && !reuse {
                 let keep_l = &sc.keep[fin * np..(fin + 1) * np];
+                let nv = sc.vp_cap.len();
+                // Per alliance producer unit: its output f = cap * keep * r.
+                for v in 0..nv {
+                    let keep = sc.vp_p[v].map_or(1.0, |p| keep_l[p]);
+                    sc.vp_f[v] = sc.vp_cap[v] * keep * r;
+                    sc.budget[v] = sc.vp_spare[v] * sc.vp_f[v];
+                }
                 let mut q_ready = false;
-                let mut budget_ready = false;
                 for (ai, a) in cm.alliances.iter().enumerate() {
-                    if sc.t0[ai].is_none()
-                        && (0..nj).any(|j| a.member_consumer[j] && sc.s4[j] > SHORT_EPS * cm.demand[j])
-                    {
-                        sc.t0[ai] = Some(t);
+                    let w = sc.w[ai];
+                    if w < 0.0 {
+                        continue; // not started
                     }
-                    let Some(t0) = sc.t0[ai] else { continue };
-                    let w = (tf + 1.0 - tf.max(t0 as f64 + a.ramp_months)).clamp(0.0, 1.0);
                     // Surge waits for the ramp (weight w); diversion redirects sales from t0 on.
                     if (w <= 0.0 || a.spare_capacity <= 0.0) && a.diversion <= 0.0 {
                         continue;
                     }
-                    let need: f64 = (0..nj).filter(|&j| a.member_consumer[j]).map(|j| s[j]).sum();
+                    let need: f64 = (0..nj)
+                        .filter(|&j| a.member_consumer[j])
+                        .map(|j| s[j])
+                        .sum();
                     if need <= 0.0 {
                         continue;
                     }
-                    if !budget_ready {
-                        for p in 0..np {
-                            sc.budget[p] = cm.max_spare[p] * r * cap_l[p] * keep_l[p];
-                        }
-                        budget_ready = true;
-                    }
+                    let units = &sc.alliance_vps[ai];
                     let mut g = 0.0;
                     if w > 0.0 && a.spare_capacity > 0.0 {
-                        for &p in &a.member_producers {
-                            let v = (w * r * a.spare_capacity * cap_l[p] * keep_l[p]).min(sc.budget[p]).max(0.0);
-                            sc.avail[p] = v;
-                            g += v;
+                        for &v in units {
+                            let x = (w * a.spare_capacity * sc.vp_f[v])
+                                .min(sc.budget[v])
+                                .max(0.0);
+                            sc.avail[v] = x;
+                            g += x;
                         }
                     }
                     let mut q_tot = 0.0;
@@ -657,21 +797,27 @@ impl<'m> Engine<'m> {
                                     0.0
                                 };
                             }
-                            sc.q_done[..np].fill(false);
+                            sc.q_done[..nv].fill(false);
                             q_ready = true;
                         }
-                        for &p in &a.member_producers {
-                            if !sc.q_done[p] {
-                                let f = cap_l[p] * keep_l[p] * r;
-                                let banned = any_ban && sc.banned.contains(&p);
+                        for &v in units {
+                            if !sc.q_done[v] {
+                                let f = sc.vp_f[v];
+                                let banned = match sc.vp_p[v] {
+                                    Some(p) if any_ban && sc.banned.contains(&p) => Some(p),
+                                    _ => None,
+                                };
                                 for j in 0..nj {
-                                    let acc = if banned { sc.acc[p * nj + j] } else { 1.0 };
-                                    sc.q[p * nj + j] = f * acc * sc.ratio[j];
+                                    let acc = banned.map_or(1.0, |p| sc.acc[p * nj + j]);
+                                    sc.q[v * nj + j] = f * acc * sc.ratio[j];
                                 }
-                                sc.q_done[p] = true;
+                                sc.q_done[v] = true;
                             }
-                            let d: f64 = (0..nj).filter(|&j| !a.member_consumer[j]).map(|j| sc.q[p * nj + j]).sum();
-                            sc.div_p[p] = d;
+                            let d: f64 = (0..nj)
+                                .filter(|&j| !a.member_consumer[j])
+                                .map(|j| sc.q[v * nj + j])
+                                .sum();
+                            sc.div_p[v] = d;
                             q_tot += d;
                         }
                     }
@@ -682,8 +828,8 @@ impl<'m> Engine<'m> {
                     let g_used = help.min(g);
                     let v_used = help - g_used;
                     if g > 0.0 {
-                        for &p in &a.member_producers {
-                            sc.budget[p] -= g_used * sc.avail[p] / g;
+                        for &v in units {
+                            sc.budget[v] -= g_used * sc.avail[v] / g;
                         }
                     }
                     let frac = help / need;
@@ -691,22 +837,26 @@ impl<'m> Engine<'m> {
                         if a.member_consumer[j] {
                             let share = s[j] / need;
                             if v_used > 0.0 && q_tot > 0.0 {
-                                for &p in &a.member_producers {
-                                    sc.q[p * nj + j] += v_used * share * sc.div_p[p] / q_tot;
+                                for &v in units {
+                                    sc.q[v * nj + j] += v_used * share * sc.div_p[v] / q_tot;
                                 }
                             }
                             s[j] *= 1.0 - frac;
                         } else if v_used > 0.0 && q_tot > 0.0 {
                             let mut take = 0.0;
-                            for &p in &a.member_producers {
-                                let d = v_used * sc.q[p * nj + j] / q_tot;
-                                sc.q[p * nj + j] -= d;
+                            for &v in units {
+                                let d = v_used * sc.q[v * nj + j] / q_tot;
+                                sc.q[v * nj + j] -= d;
                                 take += d;
                             }
                             s[j] += take;
                         }
                     }
                 }
+            }
+            if na > 0 && !reuse {
+                sc.s5[..nj].copy_from_slice(s);
+                have_s5 = true;
             }
             // 6. stockpiles, and the month's figures
             let mut world = 0.0;
@@ -754,7 +904,11 @@ impl<'m> Engine<'m> {
         let hf = horizon as f64;
         for j in 0..nj {
             let d = cm.demand[j];
-            out.shortfall[j] = if d > 0.0 { (sc.sum_s[j] / (hf * d)).min(1.0) } else { 0.0 };
+            out.shortfall[j] = if d > 0.0 {
+                (sc.sum_s[j] / (hf * d)).min(1.0)
+            } else {
+                0.0
+            };
         }
         out.shortfall[nj] = (sc.sum_s[nj] / (hf * big_m)).min(1.0);
     }

@@ -20,6 +20,7 @@ const ROW_H: i32 = 30;
 const BAR_H: i32 = 22;
 const GROUP_GAP: i32 = 10;
 const NAME_MAX: u32 = 280;
+const NAME_LINE: i32 = 19;
 const BAR_W: i32 = 720;
 const HHI_W: i32 = 190;
 const HEAD_H: i32 = 30;
@@ -80,7 +81,7 @@ fn legend(ctx: &Ctx) -> Legend {
 }
 
 fn frame<'a>(ctx: &Ctx, legend: &'a Legend) -> Frame<'a> {
-    let mut subtitle = ctx.subtitle();
+    let mut subtitle: Vec<String> = ctx.subtitle().into_iter().take(1).collect();
     subtitle.push(
         "Shares of world capacity; country codes are ISO 3166-1 alpha-2. HHI over listed producers (ROW left out)."
             .into(),
@@ -119,24 +120,59 @@ fn display_name(r: &StageConcentration) -> &str {
     }
 }
 
-/// Vertical position of each row and the total height of the rows.
-fn layout(rs: &[StageConcentration]) -> (Vec<i32>, i32) {
+/// The commodity name of the first row of each group, wrapped (at most
+/// three lines); empty for the other rows.
+fn name_lines(rs: &[StageConcentration], width: u32) -> Vec<Vec<String>> {
+    rs.iter()
+        .enumerate()
+        .map(|(i, r)| {
+            if i > 0 && rs[i - 1].commodity == r.commodity {
+                return Vec::new();
+            }
+            let mut l = wrap(display_name(r), width, LABEL, true);
+            if l.len() > 3 {
+                let rest = l[2..].join(" ");
+                l.truncate(2);
+                l.push(ellipsize(&rest, width, LABEL, true));
+            }
+            l
+        })
+        .collect()
+}
+
+/// Vertical position of each row and the total height of the rows: rows of
+/// one commodity are adjacent, with a gap between commodities, and a group
+/// grows when its name needs more lines than it has rows.
+fn layout(rs: &[StageConcentration], names: &[Vec<String>]) -> (Vec<i32>, i32) {
     let mut ys = Vec::with_capacity(rs.len());
     let mut y = 0;
+    let mut group_end = 0;
     for (i, r) in rs.iter().enumerate() {
-        if i > 0 && rs[i - 1].commodity != r.commodity {
-            y += GROUP_GAP;
+        let first = i == 0 || rs[i - 1].commodity != r.commodity;
+        if first {
+            if i > 0 {
+                y = y.max(group_end) + GROUP_GAP;
+            }
+            group_end = y + names[i].len() as i32 * NAME_LINE + (ROW_H - NAME_LINE);
         }
         ys.push(y);
         y += ROW_H;
     }
-    (ys, y)
+    (ys, y.max(group_end))
 }
 
 pub fn size(ctx: &Ctx) -> (u32, u32) {
-    let w = MARGIN as u32 * 2 + name_width(ctx) + 12 + stage_width(ctx) + 14 + BAR_W as u32 + 12 + HHI_W as u32;
+    let w = MARGIN as u32 * 2
+        + name_width(ctx)
+        + 12
+        + stage_width(ctx)
+        + 14
+        + BAR_W as u32
+        + 12
+        + HHI_W as u32;
     let legend = legend(ctx);
-    let (_, rows_h) = layout(rows(ctx));
+    let names = name_lines(rows(ctx), name_width(ctx));
+    let (_, rows_h) = layout(rows(ctx), &names);
     let h = frame(ctx, &legend).header_height(w) + (HEAD_H + rows_h + AXIS_H) as u32 + FOOTER_H;
     (w, h)
 }
@@ -155,7 +191,8 @@ where
     let stage_x = name_x + nw + 12;
     let bx = stage_x + sw + 14;
     let hx = bx + BAR_W + 12;
-    let (ys, rows_h) = layout(rs);
+    let names = name_lines(rs, nw as u32);
+    let (ys, rows_h) = layout(rs, &names);
     let y0 = HEAD_H;
 
     // Column headers.
@@ -176,7 +213,12 @@ where
         let s = t as f64 / 4.0;
         body.draw(&PathElement::new(
             vec![(px(s), y0 - 2), (px(s), axis_y)],
-            if t == 0 || t == 4 { GRID_BOLD } else { GRID_LIGHT }.stroke_width(1),
+            if t == 0 || t == 4 {
+                GRID_BOLD
+            } else {
+                GRID_LIGHT
+            }
+            .stroke_width(1),
         ))?;
         body.draw(&PathElement::new(
             vec![(px(s), axis_y), (px(s), axis_y + 5)],
@@ -196,10 +238,10 @@ where
     for (i, r) in rs.iter().enumerate() {
         let y = y0 + ys[i];
         let cy = y + ROW_H / 2;
-        if i == 0 || rs[i - 1].commodity != r.commodity {
+        for (n, line) in names[i].iter().enumerate() {
             body.draw(&Text::new(
-                ellipsize(display_name(r), nw as u32, LABEL, true),
-                (name_x, cy),
+                line.clone(),
+                (name_x, cy + n as i32 * NAME_LINE),
                 anchored(bold(LABEL), HPos::Left, VPos::Center),
             ))?;
         }
@@ -237,7 +279,11 @@ where
                 body.draw(&Text::new(
                     code.to_string(),
                     ((a + b) / 2, cy),
-                    anchored(colored(font(SEG), text_on(&color)), HPos::Center, VPos::Center),
+                    anchored(
+                        colored(font(SEG), text_on(&color)),
+                        HPos::Center,
+                        VPos::Center,
+                    ),
                 ))?;
             }
         }
@@ -252,7 +298,11 @@ where
             body.draw(&Text::new(
                 ">65%",
                 (hx + text_width(&label, LABEL, false) as i32 + 10, cy),
-                anchored(colored(bold(LABEL), OI_VERMILLION), HPos::Left, VPos::Center),
+                anchored(
+                    colored(bold(LABEL), OI_VERMILLION),
+                    HPos::Left,
+                    VPos::Center,
+                ),
             ))?;
         }
     }

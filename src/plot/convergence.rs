@@ -37,7 +37,13 @@ fn selected<'a>(ctx: &'a Ctx) -> Vec<&'a Convergence> {
         .iter()
         .enumerate()
         .filter(|(_, c)| !c.trials.is_empty())
-        .map(|(i, c)| (i, c.cvar95.last().and_then(|x| finite(*x)).unwrap_or(-1.0), c))
+        .map(|(i, c)| {
+            (
+                i,
+                c.cvar95.last().and_then(|x| finite(*x)).unwrap_or(-1.0),
+                c,
+            )
+        })
         .collect();
     v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     v.into_iter().take(TOP).map(|t| t.2).collect()
@@ -91,7 +97,13 @@ where
     let cells = grid(&body, sel.len() * 2, 2);
     for (i, c) in sel.iter().enumerate() {
         let name = ctx.name(&c.commodity);
-        panel(&cells[2 * i], &format!("{name}: mean"), &c.trials, &c.mean, &c.mean_ci)?;
+        panel(
+            &cells[2 * i],
+            &format!("{name}: mean"),
+            &c.trials,
+            &c.mean,
+            &c.mean_ci,
+        )?;
         panel(
             &cells[2 * i + 1],
             &format!("{name}: cvar95"),
@@ -145,7 +157,11 @@ where
     }
     let lo = pts.iter().map(|p| p.1 - p.2).fold(f64::MAX, f64::min);
     let hi = pts.iter().map(|p| p.1 + p.2).fold(f64::MIN, f64::max);
-    let (mut y0, mut y1) = if pts.is_empty() { (0.0, 0.01) } else { (lo, hi) };
+    let (mut y0, mut y1) = if pts.is_empty() {
+        (0.0, 0.01)
+    } else {
+        (lo, hi)
+    };
     let pad = ((y1 - y0) * 0.08).max(1e-5);
     y0 = (y0 - pad).max(0.0);
     y1 += pad;
@@ -189,7 +205,12 @@ where
         let b = plot.map_coordinate(&(x1, last.1));
         let base = plot.get_base_pixel();
         let root = plot.strip_coord_spec();
-        for s in dashes((a.0 - base.0, a.1 - base.1), (b.0 - base.0, b.1 - base.1), 3, 4) {
+        for s in dashes(
+            (a.0 - base.0, a.1 - base.1),
+            (b.0 - base.0, b.1 - base.1),
+            3,
+            4,
+        ) {
             root.draw(&PathElement::new(vec![s.0, s.1], MUTED.stroke_width(1)))?;
         }
     }
@@ -198,7 +219,11 @@ where
         LINE.stroke_width(2),
     ))?;
     if pts.len() == 1 {
-        chart.draw_series(std::iter::once(Circle::new((pts[0].0, pts[0].1), 3, LINE.filled())))?;
+        chart.draw_series(std::iter::once(Circle::new(
+            (pts[0].0, pts[0].1),
+            3,
+            LINE.filled(),
+        )))?;
     }
     Ok(())
 }

@@ -38,7 +38,12 @@ fn curves<'a>(ctx: &'a Ctx, commodity: &str) -> Vec<&'a ExceedanceCurve> {
         .iter()
         .filter(|c| c.strategy == ctx.strategy && c.commodity == commodity)
         .collect();
-    let pos = |id: &str| ctx.series.iter().position(|s| s == id).unwrap_or(usize::MAX);
+    let pos = |id: &str| {
+        ctx.series
+            .iter()
+            .position(|s| s == id)
+            .unwrap_or(usize::MAX)
+    };
     v.sort_by_key(|c| pos(&c.consumer));
     v
 }

@@ -98,7 +98,11 @@ fn clean(v: &[f64]) -> Vec<f64> {
         .collect()
 }
 
-fn panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, ctx: &Ctx, b: &MonthlyBands) -> FigResult
+fn panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    ctx: &Ctx,
+    b: &MonthlyBands,
+) -> FigResult
 where
     DB::ErrorType: 'static,
 {

@@ -56,7 +56,10 @@ pub fn available(ctx: &Ctx) -> bool {
 fn legend() -> Legend {
     Legend {
         items: vec![
-            (Key::Box(BAR_COLOR), "trials with a shortfall in the bin".into()),
+            (
+                Key::Box(BAR_COLOR),
+                "trials with a shortfall in the bin".into(),
+            ),
             (Key::Line(MEAN_COLOR, 2, false), "mean".into()),
             (Key::Line(P95_COLOR, 2, true), "p95".into()),
             (
@@ -162,7 +165,10 @@ where
             .map(|&(a, b, c)| Rectangle::new([(a, 0.0), (b, c as f64)], BAR_COLOR.filled())),
     )?;
     let plot = chart.plotting_area();
-    let (py0, py1) = (plot.get_y_axis_pixel_range().start, plot.get_y_axis_pixel_range().end);
+    let (py0, py1) = (
+        plot.get_y_axis_pixel_range().start,
+        plot.get_y_axis_pixel_range().end,
+    );
     let root = plot.strip_coord_spec();
     let base = plot.get_base_pixel();
     for (x, color, dashed) in marks {

@@ -225,18 +225,15 @@ impl<'a> Ctx<'a> {
         line
     }
 
-    /// Lines under a figure's title.
+    /// Lines under a figure's title: the scenario, and the strategy where
+    /// the summary has several and the title does not name it.
     pub fn subtitle(&self) -> Vec<String> {
         let s = self.summary;
         let mut v = vec![match &s.title {
             Some(t) if !t.trim().is_empty() => format!("{} ({})", t.trim(), s.scenario.name),
             _ => format!("Scenario {}", s.scenario.name),
         }];
-        if self.primary {
-            if strategies(s).len() > 1 {
-                v.push(format!("Strategy: {} (no intervention)", self.strategy));
-            }
-        } else {
+        if self.primary && strategies(s).len() > 1 {
             v.push(format!("Strategy: {}", self.strategy));
         }
         v
@@ -361,7 +358,7 @@ fn render_png(kind: Kind, ctx: &Ctx, size: (u32, u32), stem: &str) -> Result<Vec
             let mut enc = png::Encoder::new(&mut out, size.0, size.1);
             enc.set_color(png::ColorType::Rgb);
             enc.set_depth(png::BitDepth::Eight);
-            enc.set_compression(png::Compression::Best);
+            enc.set_compression(png::Compression::Default);
             enc.set_adaptive_filter(png::AdaptiveFilterType::Adaptive);
             let mut w = enc.write_header().map_err(|e| fig_err(stem, e))?;
             w.write_image_data(&buf).map_err(|e| fig_err(stem, e))?;
@@ -389,35 +386,37 @@ pub fn render_all(summary: &Summary, formats: Formats) -> Result<Vec<Figure>, Er
     }
     let figs: Vec<Option<Figure>> = jobs
         .par_iter()
-        .map(|(kind, strategy, primary)| -> Result<Option<Figure>, Error> {
-            let ctx = Ctx::new(summary, strategy, *primary);
-            if !kind.available(&ctx) {
-                return Ok(None);
-            }
-            let stem = if *primary {
-                kind.id().to_string()
-            } else {
-                format!("{}-{}", kind.id(), slug(strategy))
-            };
-            let size = kind.size(&ctx);
-            let svg = render_svg(*kind, &ctx, size, &stem)?;
-            let png = if formats.png() {
-                Some(render_png(*kind, &ctx, size, &stem)?)
-            } else {
-                None
-            };
-            Ok(Some(Figure {
-                files: files(&stem, formats),
-                kind: *kind,
-                stem,
-                strategy: strategy.clone(),
-                title: kind.title(&ctx),
-                caption: kind.caption(&ctx),
-                size,
-                svg,
-                png,
-            }))
-        })
+        .map(
+            |(kind, strategy, primary)| -> Result<Option<Figure>, Error> {
+                let ctx = Ctx::new(summary, strategy, *primary);
+                if !kind.available(&ctx) {
+                    return Ok(None);
+                }
+                let stem = if *primary {
+                    kind.id().to_string()
+                } else {
+                    format!("{}-{}", kind.id(), slug(strategy))
+                };
+                let size = kind.size(&ctx);
+                let svg = render_svg(*kind, &ctx, size, &stem)?;
+                let png = if formats.png() {
+                    Some(render_png(*kind, &ctx, size, &stem)?)
+                } else {
+                    None
+                };
+                Ok(Some(Figure {
+                    files: files(&stem, formats),
+                    kind: *kind,
+                    stem,
+                    strategy: strategy.clone(),
+                    title: kind.title(&ctx),
+                    caption: kind.caption(&ctx),
+                    size,
+                    svg,
+                    png,
+                }))
+            },
+        )
         .collect::<Result<_, _>>()?;
     Ok(figs.into_iter().flatten().collect())
 }
@@ -449,7 +448,11 @@ pub fn draw_all(summary: &Summary, dir: &Path, formats: Formats) -> Result<Vec<P
 
 /// Draws every figure into `<out>/figures/` and writes `<out>/report.html`
 /// (which embeds the SVGs); returns the paths written, report last.
-pub fn write_report(summary: &Summary, out: &Path, formats: Formats) -> Result<Vec<PathBuf>, Error> {
+pub fn write_report(
+    summary: &Summary,
+    out: &Path,
+    formats: Formats,
+) -> Result<Vec<PathBuf>, Error> {
     let figs = render_all(summary, formats)?;
     let mut written = write_figures(&figs, &out.join("figures"), formats)?;
     let html = report::html::render(summary, &figs);
@@ -467,9 +470,8 @@ pub fn load_summary(path: &Path) -> Result<Summary, Error> {
         source: e,
     })?;
     let display = path.display().to_string();
-    let summary: Summary = serde_json::from_str(&text).map_err(|e| {
-        InputErrors::single(&display, format!("not a crmsim summary.json: {e}"))
-    })?;
+    let summary: Summary = serde_json::from_str(&text)
+        .map_err(|e| InputErrors::single(&display, format!("not a crmsim summary.json: {e}")))?;
     if summary.results.is_empty() {
         return Err(InputErrors::single(&display, "no results to plot".into()).into());
     }

@@ -152,7 +152,11 @@ pub fn viridis(t: f64) -> RGBColor {
         (170, 220, 50),
         (253, 231, 37),
     ];
-    let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 };
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     let x = t * (STOPS.len() - 1) as f64;
     let i = (x.floor() as usize).min(STOPS.len() - 2);
     let f = x - i as f64;
@@ -412,6 +416,8 @@ pub fn dashes(a: (i32, i32), b: (i32, i32), on: i32, off: i32) -> Vec<((i32, i32
     out
 }
 
+const TITLE_LINE: i32 = 38;
+
 /// What every figure has around its body.
 pub struct Frame<'a> {
     pub title: String,
@@ -430,10 +436,21 @@ impl Frame<'_> {
             .collect()
     }
 
+    fn title_lines(&self, width: u32) -> Vec<String> {
+        wrap(
+            &self.title,
+            width.saturating_sub(2 * MARGIN as u32),
+            TITLE,
+            true,
+        )
+    }
+
     /// Height of the header (title, subtitle, legend) in a figure `width` wide.
     pub fn header_height(&self, width: u32) -> u32 {
         let inner = width.saturating_sub(2 * MARGIN as u32);
-        let mut h = MARGIN as u32 + 36 + self.sub_lines(width).len() as u32 * 22;
+        let mut h = MARGIN as u32
+            + self.title_lines(width).len() as u32 * TITLE_LINE as u32
+            + self.sub_lines(width).len() as u32 * 22;
         if let Some(l) = self.legend {
             h += 8 + l.height(inner);
         }
@@ -452,13 +469,15 @@ impl Frame<'_> {
         root.fill(&WHITE)?;
         let (w, h) = root.dim_in_pixel();
         let inner = w.saturating_sub(2 * MARGIN as u32);
-        let title = ellipsize(&self.title, inner, TITLE, true);
-        root.draw(&Text::new(
-            title,
-            (MARGIN, MARGIN),
-            anchored(bold(TITLE), HPos::Left, VPos::Top),
-        ))?;
-        let mut y = MARGIN + 36;
+        let mut y = MARGIN;
+        for line in self.title_lines(w) {
+            root.draw(&Text::new(
+                line,
+                (MARGIN, y),
+                anchored(bold(TITLE), HPos::Left, VPos::Top),
+            ))?;
+            y += TITLE_LINE;
+        }
         for line in self.sub_lines(w) {
             root.draw(&Text::new(
                 line,
@@ -498,7 +517,10 @@ pub fn grid<DB: DrawingBackend>(
 ) -> Vec<DrawingArea<DB, Shift>> {
     let cols = cols.max(1);
     let rows = n.div_ceil(cols).max(1);
-    area.split_evenly((rows, cols)).into_iter().take(n).collect()
+    area.split_evenly((rows, cols))
+        .into_iter()
+        .take(n)
+        .collect()
 }
 
 /// Columns of a small-multiples grid of `n` panels.

@@ -103,8 +103,7 @@ impl FigureData {
                 for (i, id) in ids.iter().enumerate() {
                     let acc = &run.acc.series[k][i];
                     let mut points = Vec::new();
-                    for &x in &grid {
-                        let p = acc.prob_above(x);
+                    for (&x, p) in grid.iter().zip(acc.probs_above(&grid)) {
                         points.push([x, p]);
                         if p <= 0.0 {
                             break;

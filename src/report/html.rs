@@ -198,7 +198,11 @@ fn headline(h: &mut String, summary: &Summary, strategies: &[String]) {
         thousands(summary.trials)
     );
     for (si, s) in strategies.iter().enumerate() {
-        let rows: Vec<_> = summary.results.iter().filter(|r| &r.strategy == s).collect();
+        let rows: Vec<_> = summary
+            .results
+            .iter()
+            .filter(|r| &r.strategy == s)
+            .collect();
         let mut commodities: Vec<&str> = Vec::new();
         for r in &rows {
             if !commodities.contains(&r.commodity.as_str()) {
@@ -206,11 +210,7 @@ fn headline(h: &mut String, summary: &Summary, strategies: &[String]) {
             }
         }
         if si > 0 {
-            let _ = writeln!(
-                h,
-                "<details>\n<summary>Strategy {}</summary>",
-                escape(s)
-            );
+            let _ = writeln!(h, "<details>\n<summary>Strategy {}</summary>", escape(s));
         } else if strategies.len() > 1 {
             let _ = writeln!(h, "<h3>Strategy {}</h3>", escape(s));
         }
