@@ -8,7 +8,8 @@ use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::error::Error;
+use crate::compare::{self, Strategy};
+use crate::error::{Error, InputErrors};
 use crate::model::Model;
 use crate::plot::{self, Formats};
 use crate::report::{self, Summary, inspect, table};
@@ -37,6 +38,16 @@ pub enum Command {
     /// commodity and writes output/<scenario name>/summary.json, metrics.csv,
     /// figures/*.svg and *.png, and report.html (unless --no-figures).
     Run(RunArgs),
+    /// Evaluate mitigation strategies against the base on the same random draws.
+    ///
+    /// Strategies are [[strategy]] tables in FILE and/or in the --strategy
+    /// files (which hold only [[strategy]] tables). Every strategy is run on
+    /// exactly the same shocks as the base (common random numbers), and the
+    /// ranking per commodity and consumer shows the reduction of the mean and
+    /// of cvar95 with 95% confidence intervals from paired differences, the
+    /// chance of doing better than the base in a trial, and tonnes of expected
+    /// shortfall avoided per million of cost. Writes the same files as `run`.
+    Compare(CompareArgs),
     /// Redraw the figures and report.html of a finished run from its summary.json.
     ///
     /// Simulates nothing: every figure is drawn from the numbers stored in
@@ -63,6 +74,15 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// A file of [[strategy]] tables to evaluate (repeatable).
+    #[arg(long = "strategy", value_name = "FILE")]
+    pub strategies: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -107,7 +127,8 @@ pub struct PlotArgs {
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
-        Command::Run(args) => run_cmd(&args),
+        Command::Run(args) => run_cmd(&args, &[], false),
+        Command::Compare(args) => run_cmd(&args.run, &args.strategies, true),
         Command::Plot(args) => plot_cmd(&args),
         Command::Validate { file } => validate_cmd(&file),
         Command::Inspect { file, json } => inspect_cmd(&file, json),
@@ -121,11 +142,54 @@ fn load_model(source: &Source) -> Result<Model, Error> {
 fn validate_cmd(file: &Path) -> Result<(), Error> {
     let source = scenario::load(file)?;
     let model = load_model(&source)?;
-    println!("{}: ok - {}", source.display, model.summary_line());
-    for w in &model.warnings {
-        println!("warning: {w}");
+    let strategies = load_strategies(&source, &[])?;
+    let mut text = format!("{}: ok - {}", source.display, model.summary_line());
+    if !strategies.is_empty() {
+        text.push_str(&format!(", {} strategies", strategies.len()));
     }
+    text.push('\n');
+    for w in &model.warnings {
+        text.push_str(&format!("warning: {w}\n"));
+    }
+    emit(&text);
     Ok(())
+}
+
+/// Writes to standard output; a closed pipe (`crmsim ... | head`) is not an
+/// error worth failing a finished run for, so write errors are ignored.
+fn emit(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+}
+
+/// The strategies in the scenario file and in `files`, patched and compiled.
+/// A strategy id given twice is an input error.
+fn load_strategies(source: &Source, files: &[PathBuf]) -> Result<Vec<Strategy>, Error> {
+    let mut patched = source.strategies()?;
+    for f in files {
+        patched.extend(source.strategies_from_file(f)?);
+    }
+    let mut out: Vec<Strategy> = Vec::new();
+    for st in patched {
+        if out.iter().any(|o| o.id == st.id) {
+            return Err(InputErrors::single(
+                &st.origin,
+                format!("[[strategy]] id \"{}\": field `id`: is declared twice (strategy ids must be unique)", st.id),
+            )
+            .into());
+        }
+        let label = format!("{} (strategy \"{}\")", st.origin, st.id);
+        let model = Model::compile(&label, &st.scenario)?;
+        out.push(Strategy {
+            id: st.id,
+            name: st.name,
+            cost_per_year: st.cost_per_year,
+            model,
+        });
+    }
+    Ok(out)
 }
 
 fn inspect_cmd(file: &Path, json: bool) -> Result<(), Error> {
@@ -135,9 +199,9 @@ fn inspect_cmd(file: &Path, json: bool) -> Result<(), Error> {
     if json {
         let v = serde_json::json!({ "scenario": model.name, "concentration": rows });
         let text = serde_json::to_string_pretty(&v).map_err(|e| Error::Other(e.to_string()))?;
-        println!("{text}");
+        emit(&format!("{text}\n"));
     } else {
-        print!("{}", inspect::render(&rows));
+        emit(&inspect::render(&rows));
     }
     Ok(())
 }
@@ -149,10 +213,23 @@ pub fn default_threads() -> usize {
         .unwrap_or(1)
 }
 
-fn run_cmd(args: &RunArgs) -> Result<(), Error> {
+fn run_cmd(args: &RunArgs, strategy_files: &[PathBuf], compare: bool) -> Result<(), Error> {
     let source = scenario::load_or_baseline(args.file.as_ref())?;
     let model = load_model(&source)?;
+    let strategies = load_strategies(&source, strategy_files)?;
+    if compare && strategies.is_empty() {
+        return Err(Error::Usage(format!(
+            "{}: no strategies to compare: add [[strategy]] tables or --strategy FILE",
+            source.display
+        )));
+    }
     let trials = args.trials.unwrap_or(model.trials);
+    if trials == 0 || trials > sim::MAX_TRIALS {
+        return Err(Error::Usage(format!(
+            "--trials must be between 1 and {}, got {trials}",
+            sim::MAX_TRIALS
+        )));
+    }
     let seed = args.seed.unwrap_or(model.seed);
     let threads = args
         .threads
@@ -164,24 +241,25 @@ fn run_cmd(args: &RunArgs) -> Result<(), Error> {
         .unwrap_or_else(|| Path::new("output").join(&model.name));
     report::ensure_dir(&out_dir)?;
 
+    // Two passes over the trials: aggregates, then paired differences and attribution.
     let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
-        let bar = indicatif::ProgressBar::new(trials);
+        let bar = indicatif::ProgressBar::new(2 * trials);
         bar.set_style(
             indicatif::ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} trials ({per_sec}, eta {eta})",
+                "{spinner} [{elapsed_precise}] {wide_bar} {percent}% ({eta} left)",
             )
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         bar
     });
-    let started = Instant::now();
     let progress = |n: u64| {
         if let Some(b) = &bar {
             b.inc(n);
         }
     };
-    let results = sim::run(
-        &[&model],
+    let outcome = compare::evaluate(
+        &model,
+        &strategies,
         RunOptions {
             trials,
             seed,
@@ -192,32 +270,38 @@ fn run_cmd(args: &RunArgs) -> Result<(), Error> {
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    let elapsed = started.elapsed().as_secs_f64();
-    let run = &results[0];
-    let summary = Summary::new(
-        &model,
-        &source.sha256,
-        seed,
-        trials,
-        &[("base", &model, run)],
-    );
+    let mut runs: Vec<(&str, &Model, &sim::RunResult)> =
+        vec![("base", &model, &outcome.results[0])];
+    for (st, r) in strategies.iter().zip(&outcome.results[1..]) {
+        runs.push((st.id.as_str(), &st.model, r));
+    }
+    let mut summary = Summary::new(&model, &source.sha256, seed, trials, &runs);
+    summary.comparison = outcome.comparison.clone();
+    summary.attribution = Some(outcome.attribution.clone());
     let written = report::write_all(&out_dir, &summary)?;
     if !args.quiet {
-        println!(
-            "{}: {} trials, seed {seed}, {threads} threads, {:.2} s ({:.0} trials/s)",
+        let [t1, t2] = outcome.pass_seconds;
+        let mut text = format!(
+            "{}: {} trials x {} model(s), seed {seed}, {threads} threads: {:.2} s ({:.0} trials/s), paired pass and attribution {:.2} s\n",
             source.display,
             trials,
-            elapsed,
-            trials as f64 / elapsed.max(1e-9)
+            runs.len(),
+            t1,
+            trials as f64 / t1.max(1e-9),
+            t2
         );
         for w in &model.warnings {
-            println!("warning: {w}");
+            text.push_str(&format!("warning: {w}\n"));
         }
-        print!("{}", table::render(&model, run, trials));
-        println!();
+        text.push_str(&table::render(&model, &outcome.results[0], trials));
+        if let Some(c) = &summary.comparison {
+            text.push_str(&table::render_comparison(&model, c));
+        }
+        text.push('\n');
         for p in written {
-            println!("wrote {}", p.display());
+            text.push_str(&format!("wrote {}\n", p.display()));
         }
+        emit(&text);
     }
     if !args.no_figures {
         write_figures(&summary, &out_dir, Formats::Both, args.quiet)?;
@@ -236,14 +320,16 @@ pub fn write_figures(
     let started = Instant::now();
     let written = plot::write_report(summary, out_dir, formats)?;
     if !quiet {
+        let mut text = String::new();
         for p in &written {
-            println!("wrote {}", p.display());
+            text.push_str(&format!("wrote {}\n", p.display()));
         }
-        println!(
-            "figures and report: {} files in {:.2} s",
+        text.push_str(&format!(
+            "figures and report: {} files in {:.2} s\n",
             written.len(),
             started.elapsed().as_secs_f64()
-        );
+        ));
+        emit(&text);
     }
     Ok(())
 }

@@ -7,6 +7,7 @@
 //! [`cli`] turns arguments into calls of these.
 
 pub mod cli;
+pub mod compare;
 pub mod dist;
 pub mod engine;
 pub mod error;

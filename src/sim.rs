@@ -8,10 +8,10 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::engine::{Engine, TrialOutput};
+use crate::engine::{AttribPart, Engine, Figures, TrialOutput};
 use crate::error::Error;
 use crate::model::Model;
-use crate::stats::{Hist, Metrics, SeriesAcc};
+use crate::stats::{AttribAcc, Hist, Metrics, PairAcc, SeriesAcc};
 
 /// Trials per work unit.
 pub const CHUNK: u64 = 4096;
@@ -188,21 +188,29 @@ pub struct RunOptions {
     pub threads: usize,
 }
 
-/// Runs `trials` trials of every engine (the same trial numbers, hence the same
-/// random draws, for all of them); `progress` is called with the number of
-/// trials just finished.
-pub fn run(
-    models: &[&Model],
-    opts: RunOptions,
-    progress: &(dyn Fn(u64) + Sync),
-) -> Result<Vec<RunResult>, Error> {
-    if opts.trials == 0 || opts.trials > MAX_TRIALS {
+fn check_trials(trials: u64) -> Result<(), Error> {
+    if trials == 0 || trials > MAX_TRIALS {
         return Err(Error::Usage(format!(
-            "--trials must be between 1 and {MAX_TRIALS}, got {}",
-            opts.trials
+            "--trials must be between 1 and {MAX_TRIALS}, got {trials}"
         )));
     }
-    let engines: Vec<Engine> = models.iter().map(|m| Engine::new(m, opts.seed)).collect();
+    Ok(())
+}
+
+/// Runs trials `0..opts.trials` of every engine on `opts.threads` workers.
+/// Each worker starts from `init()` and calls `step(state, trial, segment,
+/// outputs)` with one output per engine (all on the same random draws);
+/// the workers' states are returned for an order-independent merge.
+/// `attribute` switches attribution on for the first engine.
+fn drive<S: Send>(
+    engines: &[Engine],
+    opts: RunOptions,
+    attribute: bool,
+    progress: &(dyn Fn(u64) + Sync),
+    init: impl Fn() -> S + Sync,
+    step: impl Fn(&mut S, u64, usize, &[&TrialOutput]) + Sync,
+) -> Result<Vec<S>, Error> {
+    check_trials(opts.trials)?;
     let threads = opts.threads.max(1);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -210,16 +218,17 @@ pub fn run(
         .map_err(|e| Error::Other(format!("cannot start {threads} worker threads: {e}")))?;
     let next = AtomicU64::new(0);
     let n_chunks = opts.trials.div_ceil(CHUNK);
-    let results: Mutex<Vec<Vec<RunAcc>>> = Mutex::new(Vec::new());
+    let results: Mutex<Vec<S>> = Mutex::new(Vec::new());
     let bounds = segment_bounds(opts.trials);
     pool.scope(|s| {
         for _ in 0..threads {
             s.spawn(|_| {
                 let mut scratch: Vec<_> = engines.iter().map(|e| e.scratch()).collect();
-                let mut accs: Vec<RunAcc> = engines
-                    .iter()
-                    .map(|e| RunAcc::new(e, opts.trials))
-                    .collect();
+                if let Some(sc) = scratch.first_mut() {
+                    sc.attribute = attribute;
+                }
+                let mut state = init();
+                let mut outs: Vec<TrialOutput> = Vec::with_capacity(engines.len());
                 loop {
                     let c = next.fetch_add(1, Ordering::Relaxed);
                     if c >= n_chunks {
@@ -232,23 +241,61 @@ pub fn run(
                         while trial >= bounds[seg] {
                             seg += 1;
                         }
-                        for ((e, sc), acc) in
-                            engines.iter().zip(scratch.iter_mut()).zip(accs.iter_mut())
-                        {
-                            acc.add(e.run_trial(trial, sc), seg);
+                        if engines.len() == 1 {
+                            let out = engines[0].run_trial(trial, &mut scratch[0]);
+                            step(&mut state, trial, seg, &[out]);
+                        } else {
+                            outs.clear();
+                            for (e, sc) in engines.iter().zip(scratch.iter_mut()) {
+                                outs.push(e.run_trial(trial, sc).clone());
+                            }
+                            let refs: Vec<&TrialOutput> = outs.iter().collect();
+                            step(&mut state, trial, seg, &refs);
                         }
                     }
                     progress(hi - lo);
                 }
-                results.lock().unwrap_or_else(|p| p.into_inner()).push(accs);
+                results
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(state);
             });
         }
     });
-    let parts = results.into_inner().unwrap_or_else(|p| p.into_inner());
-    let mut total: Vec<RunAcc> = engines
-        .iter()
-        .map(|e| RunAcc::new(e, opts.trials))
-        .collect();
+    Ok(results.into_inner().unwrap_or_else(|p| p.into_inner()))
+}
+
+/// Runs `trials` trials of every model (the same trial numbers, hence the
+/// same random draws, for all of them); `progress` is called with the number
+/// of trials just finished.
+pub fn run(
+    models: &[&Model],
+    opts: RunOptions,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Vec<RunResult>, Error> {
+    check_trials(opts.trials)?;
+    let engines: Vec<Engine> = models.iter().map(|m| Engine::new(m, opts.seed)).collect();
+    run_engines(&engines, opts, progress)
+}
+
+/// [`run`] on engines built by the caller.
+pub fn run_engines(
+    engines: &[Engine],
+    opts: RunOptions,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Vec<RunResult>, Error> {
+    let new = || -> Vec<RunAcc> {
+        engines
+            .iter()
+            .map(|e| RunAcc::new(e, opts.trials))
+            .collect()
+    };
+    let parts = drive(engines, opts, false, progress, new, |accs, _, seg, outs| {
+        for (acc, out) in accs.iter_mut().zip(outs) {
+            acc.add(out, seg);
+        }
+    })?;
+    let mut total = new();
     for part in &parts {
         for (t, p) in total.iter_mut().zip(part) {
             t.merge(p);
@@ -256,7 +303,177 @@ pub fn run(
     }
     Ok(total
         .into_iter()
-        .zip(&engines)
+        .zip(engines)
         .map(|(acc, e)| acc.finish(e))
         .collect())
+}
+
+/// Second-pass accumulators: per strategy (engine 1..), per commodity and
+/// series, the paired differences against the base; and the base's
+/// attribution per commodity and series.
+#[derive(Debug, Clone)]
+pub struct PairedAcc {
+    pub pairs: Vec<Vec<Vec<PairAcc>>>,
+    pub attrib: Vec<Vec<AttribAcc>>,
+    /// `both_cached[s][k]`: trials where commodity k was untouched in the base and in strategy s.
+    both_cached: Vec<Vec<u64>>,
+    base_cached: Vec<u64>,
+}
+
+impl PairedAcc {
+    fn new(engines: &[Engine]) -> PairedAcc {
+        let base = &engines[0];
+        let nk = base.model.commodities.len();
+        let series = base.series();
+        PairedAcc {
+            pairs: vec![vec![vec![PairAcc::default(); series]; nk]; engines.len() - 1],
+            attrib: vec![
+                vec![
+                    AttribAcc::new(base.sources.len(), base.model.n_countries() + 1);
+                    series
+                ];
+                nk
+            ],
+            both_cached: vec![vec![0; nk]; engines.len() - 1],
+            base_cached: vec![0; nk],
+        }
+    }
+
+    fn merge(&mut self, o: &PairedAcc) {
+        for (a, b) in self
+            .pairs
+            .iter_mut()
+            .flatten()
+            .flatten()
+            .zip(o.pairs.iter().flatten().flatten())
+        {
+            a.merge(b);
+        }
+        for (a, b) in self
+            .attrib
+            .iter_mut()
+            .flatten()
+            .zip(o.attrib.iter().flatten())
+        {
+            a.merge(b);
+        }
+        for (a, b) in self
+            .both_cached
+            .iter_mut()
+            .flatten()
+            .zip(o.both_cached.iter().flatten())
+        {
+            *a += b;
+        }
+        for (a, b) in self.base_cached.iter_mut().zip(&o.base_cached) {
+            *a += b;
+        }
+    }
+}
+
+/// Adds a trial's attribution of commodity `k` (all series) to `acc`.
+fn add_attrib(acc: &mut [AttribAcc], f: &Figures, parts: &[AttribPart], vars: &[f64], n: u64) {
+    for (i, a) in acc.iter_mut().enumerate() {
+        let it = parts
+            .iter()
+            .filter(move |p| p.series as usize == i)
+            .map(|p| (p.source as usize, p.country as usize, p.value));
+        a.add(f.shortfall[i], vars[i], it, n);
+    }
+}
+
+/// The second pass of a comparison: the same trials again, now that each
+/// run's p95 is known, for paired differences of every strategy against the
+/// base (engine 0) and the base's attribution.
+pub fn run_paired(
+    engines: &[Engine],
+    results: &[RunResult],
+    opts: RunOptions,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<PairedAcc, Error> {
+    // vars[e][k][i]: p95 of engine e, commodity k, series i
+    let vars: Vec<Vec<Vec<f64>>> = results
+        .iter()
+        .map(|r| {
+            r.metrics
+                .iter()
+                .map(|row| row.iter().map(|m| m.p95).collect())
+                .collect()
+        })
+        .collect();
+    let parts = drive(
+        engines,
+        opts,
+        true,
+        progress,
+        || PairedAcc::new(engines),
+        |acc, _, _, outs| {
+            let base = outs[0];
+            let be = &engines[0];
+            for k in 0..be.model.commodities.len() {
+                let bf = base.figures(be, k);
+                if base.touched[k] {
+                    add_attrib(
+                        &mut acc.attrib[k],
+                        bf,
+                        base.attribution(be, k),
+                        &vars[0][k],
+                        1,
+                    );
+                } else {
+                    acc.base_cached[k] += 1;
+                }
+                for (si, out) in outs[1..].iter().enumerate() {
+                    if !base.touched[k] && !out.touched[k] {
+                        acc.both_cached[si][k] += 1;
+                        continue;
+                    }
+                    let sf = out.figures(&engines[si + 1], k);
+                    for (i, p) in acc.pairs[si][k].iter_mut().enumerate() {
+                        p.add(
+                            bf.shortfall[i],
+                            sf.shortfall[i],
+                            vars[0][k][i],
+                            vars[si + 1][k][i],
+                            1,
+                        );
+                    }
+                }
+            }
+        },
+    )?;
+    let mut total = PairedAcc::new(engines);
+    for p in &parts {
+        total.merge(p);
+    }
+    // fold in the cached trials
+    let be = &engines[0];
+    for k in 0..be.model.commodities.len() {
+        let n = std::mem::take(&mut total.base_cached[k]);
+        if n > 0 {
+            add_attrib(
+                &mut total.attrib[k],
+                &be.cached[k],
+                &be.cached_attrib[k],
+                &vars[0][k],
+                n,
+            );
+        }
+        for si in 0..engines.len() - 1 {
+            let n = std::mem::take(&mut total.both_cached[si][k]);
+            if n > 0 {
+                let (bf, sf) = (&be.cached[k], &engines[si + 1].cached[k]);
+                for (i, p) in total.pairs[si][k].iter_mut().enumerate() {
+                    p.add(
+                        bf.shortfall[i],
+                        sf.shortfall[i],
+                        vars[0][k][i],
+                        vars[si + 1][k][i],
+                        n,
+                    );
+                }
+            }
+        }
+    }
+    Ok(total)
 }

@@ -324,3 +324,88 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn attribution_adds_up_to_each_trials_shortfall() {
+    // Every trial, commodity and series: the parts sum to the shortfall.
+    let model = baseline();
+    let engine = Engine::new(&model, 21);
+    let mut sc = engine.scratch();
+    sc.attribute = true;
+    let mut checked = 0;
+    for t in 0..20_000u64 {
+        let out = engine.run_trial(t, &mut sc);
+        for k in 0..model.commodities.len() {
+            let f = out.figures(&engine, k);
+            let mut sums = vec![0.0; f.shortfall.len()];
+            for part in out.attribution(&engine, k) {
+                assert!(part.value > 0.0);
+                sums[part.series as usize] += part.value;
+            }
+            for (i, (&got, &want)) in sums.iter().zip(&f.shortfall).enumerate() {
+                assert!(
+                    (got - want).abs() < 1e-9,
+                    "trial {t}, {k}/{i}: parts {got} vs shortfall {want}"
+                );
+                checked += (want > 0.0) as usize;
+            }
+        }
+    }
+    assert!(checked > 1000, "too few short trials checked: {checked}");
+}
+
+#[test]
+fn attribution_follows_the_supply_removed() {
+    // Two scheduled events: a CN ban on the US (0.6 * 1.0 withheld from US)
+    // and an AU outage (0.2 of supply, offered to all in proportion to demand).
+    // US loses 0.6 * 0.3 = 0.18 to the ban and 0.2 * 0.3 = 0.06 to the outage.
+    let model = compile(
+        r#"
+[scenario]
+name = "attr"
+[[country]]
+id = "CN"
+name = "China"
+[[country]]
+id = "AU"
+name = "Australia"
+[[consumer]]
+id = "US"
+name = "US"
+demand_share = { x = 0.3 }
+[[commodity]]
+id = "x"
+name = "X"
+[commodity.producers.production]
+CN = 0.6
+AU = 0.2
+[[event]]
+id = "ban"
+kind = "export_ban"
+countries = ["CN"]
+start_month = 0.0
+duration_months = 12.0
+severity = 1.0
+targets = ["US"]
+[[event]]
+id = "au-out"
+kind = "disaster"
+countries = ["AU"]
+start_month = 0.0
+duration_months = 12.0
+severity = 1.0
+"#,
+    );
+    let engine = Engine::new(&model, 0);
+    let parts = &engine.cached_attrib[0];
+    let us: Vec<_> = parts.iter().filter(|p| p.series == 0).collect();
+    let by = |src: &str| {
+        us.iter()
+            .filter(|p| engine.sources[p.source as usize] == src)
+            .map(|p| p.value)
+            .sum::<f64>()
+    };
+    // shortfall of US = 0.24 / 0.3 = 0.8: 0.6 from the ban, 0.2 from the outage
+    assert!((by("ban") - 0.6).abs() < 1e-12, "{}", by("ban"));
+    assert!((by("au-out") - 0.2).abs() < 1e-12, "{}", by("au-out"));
+}

@@ -90,6 +90,20 @@ pub struct TrialOutput {
     pub regime: usize,
     pub touched: Vec<bool>,
     pub figures: Vec<Figures>,
+    /// Per commodity, when attribution is on ([`Scratch::attribute`]): the
+    /// trial's shortfall of each series split over the hits that caused it.
+    pub attrib: Vec<Vec<AttribPart>>,
+}
+
+/// A piece of one trial's shortfall (same unit as [`Figures::shortfall`])
+/// attributed to one source (shock or event, index into
+/// [`Engine::sources`]) acting on one producer country.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AttribPart {
+    pub series: u32,
+    pub source: u32,
+    pub country: u32,
+    pub value: f64,
 }
 
 impl TrialOutput {
@@ -99,6 +113,15 @@ impl TrialOutput {
             &self.figures[k]
         } else {
             &engine.cached[k]
+        }
+    }
+
+    /// The attribution of commodity `k` for this trial, cached or computed.
+    pub fn attribution<'a>(&'a self, engine: &'a Engine, k: usize) -> &'a [AttribPart] {
+        if self.touched[k] {
+            &self.attrib[k]
+        } else {
+            &engine.cached_attrib[k]
         }
     }
 }
@@ -116,6 +139,13 @@ struct CompiledShock {
 
 /// Reusable per-worker buffers.
 pub struct Scratch {
+    /// Split each trial's shortfall over its causes (slower; off by default).
+    pub attribute: bool,
+    attr_w: Vec<f64>,
+    attr_world: Vec<f64>,
+    attr_part: Vec<f64>,
+    cell_x: Vec<f64>,
+    ban_y: Vec<f64>,
     hits: Vec<Vec<Hit>>,
     sev: Vec<f64>,
     keep: Vec<f64>,
@@ -162,6 +192,8 @@ pub struct Engine<'m> {
     scheduled: Vec<Vec<Hit>>,
     /// Figures of each commodity when no stochastic event touches it.
     pub cached: Vec<Figures>,
+    /// Their attribution (to scheduled events).
+    pub cached_attrib: Vec<Vec<AttribPart>>,
     /// Per commodity and stage, total capacity (ROW included).
     cap_total: Vec<Vec<f64>>,
     /// Per commodity, the alliance classes of its final-stage producers.
@@ -386,6 +418,7 @@ impl<'m> Engine<'m> {
             masks,
             scheduled,
             cached: Vec::new(),
+            cached_attrib: Vec::new(),
             cap_total: model
                 .commodities
                 .iter()
@@ -396,15 +429,18 @@ impl<'m> Engine<'m> {
             max_s,
         };
         let mut scratch = engine.scratch();
-        let cached = (0..nk)
-            .map(|k| {
-                let hits = engine.scheduled[k].clone();
-                let mut fig = Figures::new(model.n_consumers() + 2, model.horizon);
-                engine.simulate_commodity(k, &hits, &mut scratch, &mut fig);
-                fig
-            })
-            .collect();
+        scratch.attribute = true;
+        let mut cached = Vec::new();
+        let mut cached_attrib = Vec::new();
+        for k in 0..nk {
+            let hits = engine.scheduled[k].clone();
+            let mut fig = Figures::new(model.n_consumers() + 2, model.horizon);
+            engine.simulate_commodity(k, &hits, &mut scratch, &mut fig);
+            cached.push(fig);
+            cached_attrib.push(std::mem::take(&mut scratch.out.attrib[k]));
+        }
         engine.cached = cached;
+        engine.cached_attrib = cached_attrib;
         engine
     }
 
@@ -420,6 +456,12 @@ impl<'m> Engine<'m> {
         let np = self.max_p;
         let na = self.model.alliances.len().max(1);
         Scratch {
+            attribute: false,
+            attr_w: Vec::new(),
+            attr_world: Vec::new(),
+            attr_part: Vec::new(),
+            cell_x: vec![0.0; self.max_s * np],
+            ban_y: vec![0.0; np * nj],
             hits: vec![Vec::new(); nk],
             sev: Vec::new(),
             keep: vec![1.0; self.max_s * np],
@@ -449,6 +491,7 @@ impl<'m> Engine<'m> {
             t0: vec![None; na],
             out: TrialOutput {
                 regime: 0,
+                attrib: vec![Vec::new(); nk],
                 touched: vec![false; nk],
                 figures: (0..nk)
                     .map(|_| Figures::new(nj + 1, self.model.horizon))
@@ -531,10 +574,12 @@ impl<'m> Engine<'m> {
             }
             sc.out.touched[k] = true;
             let mut hits = std::mem::take(&mut sc.hits[k]);
+            let drawn = hits.len();
             hits.extend_from_slice(&self.scheduled[k]);
             let mut fig = std::mem::take(&mut sc.out.figures[k]);
             self.simulate_commodity(k, &hits, sc, &mut fig);
             sc.out.figures[k] = fig;
+            hits.truncate(drawn);
             sc.hits[k] = hits;
         }
         &sc.out
@@ -598,8 +643,19 @@ impl<'m> Engine<'m> {
         let cm: &CommodityModel = &self.model.commodities[k];
         let horizon = self.model.horizon;
         out.clear();
+        sc.out.attrib[k].clear();
         if hits.is_empty() || cm.market_total <= 0.0 {
             return;
+        }
+        let attribute = sc.attribute;
+        if attribute {
+            let nj = cm.demand.len();
+            sc.attr_w.clear();
+            sc.attr_w.resize(hits.len() * nj, 0.0);
+            sc.attr_part.clear();
+            sc.attr_part.resize(hits.len() * nj, 0.0);
+            sc.attr_world.clear();
+            sc.attr_world.resize(hits.len(), 0.0);
         }
         let nj = cm.demand.len();
         let np = cm.producers.len();
@@ -722,6 +778,9 @@ impl<'m> Engine<'m> {
                     sc.s4[j] = if short <= SNAP * mj { 0.0 } else { short };
                 }
                 have_market = true;
+                if attribute {
+                    self.attribution_weights(k, hits, r, any_ban, sc);
+                }
             }
             // 5. alliances. Their result depends only on the market, on which
             // have started (t0 is judged on step 4's S) and on their surge
@@ -873,6 +932,17 @@ impl<'m> Engine<'m> {
                 }
                 world += sj;
                 sc.sum_s[j] += sj;
+                if attribute && sj > 0.0 {
+                    split_shortfall(
+                        &sc.attr_w,
+                        &sc.attr_world,
+                        &sc.ov,
+                        &mut sc.attr_part,
+                        nj,
+                        j,
+                        sj,
+                    );
+                }
                 let rel = sj / d;
                 if rel > out.peak[j] {
                     out.peak[j] = rel;
@@ -911,6 +981,171 @@ impl<'m> Engine<'m> {
             };
         }
         out.shortfall[nj] = (sc.sum_s[nj] / (hf * big_m)).min(1.0);
+        if attribute {
+            let parts = &mut sc.out.attrib[k];
+            for (h, hit) in hits.iter().enumerate() {
+                let country = cm.producers[hit.producer as usize] as u32;
+                let mut world = 0.0;
+                for j in 0..nj {
+                    let v = sc.attr_part[h * nj + j];
+                    if v > 0.0 {
+                        world += v;
+                        parts.push(AttribPart {
+                            series: j as u32,
+                            source: hit.source,
+                            country,
+                            value: v / (hf * cm.demand[j]),
+                        });
+                    }
+                }
+                if world > 0.0 {
+                    parts.push(AttribPart {
+                        series: nj as u32,
+                        source: hit.source,
+                        country,
+                        value: world / (hf * big_m),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Per hit and consumer, the supply the hit removed from the consumer in
+    /// this month (the weights of the attribution, see docs/outputs.md):
+    /// final-stage output losses in full, the bottleneck's loss `(1 - r) A(L)`
+    /// to the hits on the binding upstream stage, both offered to consumers in
+    /// proportion to market demand; ban losses to the consumers they target.
+    /// Several hits on one producer share its loss in proportion to
+    /// `severity * overlap`.
+    fn attribution_weights(&self, k: usize, hits: &[Hit], r: f64, any_ban: bool, sc: &mut Scratch) {
+        let cm = &self.model.commodities[k];
+        let nj = cm.demand.len();
+        let np = cm.producers.len();
+        let ns = cm.stages.len();
+        let fin = ns - 1;
+        let m_tot = cm.market_total;
+        sc.attr_w.fill(0.0);
+        sc.attr_world.fill(0.0);
+        for &idx in &sc.touched {
+            sc.cell_x[idx] = 0.0;
+        }
+        for &p in &sc.banned {
+            sc.ban_y[p * nj..(p + 1) * nj].fill(0.0);
+        }
+        for (hit, &ov) in hits.iter().zip(&sc.ov) {
+            if ov <= 0.0 {
+                continue;
+            }
+            let p = hit.producer as usize;
+            if hit.mask == NO_MASK {
+                sc.cell_x[hit.stage as usize * np + p] += hit.sev * ov;
+            } else {
+                for (j, &m) in self.masks[hit.mask as usize].iter().enumerate() {
+                    if m {
+                        sc.ban_y[p * nj + j] += hit.sev * ov;
+                    }
+                }
+            }
+        }
+        // The binding upstream stage and its total loss.
+        let a_l = sc.stage_a[fin];
+        let mut bind = None;
+        if r < 1.0 {
+            let mut best = f64::INFINITY;
+            for s in 0..fin {
+                let ratio = if a_l > 0.0 { sc.stage_a[s] / a_l } else { 0.0 };
+                if ratio < best {
+                    best = ratio;
+                    bind = Some(s);
+                }
+            }
+        }
+        let bind_loss: f64 = bind
+            .map(|s| {
+                sc.touched
+                    .iter()
+                    .filter(|&&idx| idx / np == s)
+                    .map(|&idx| cm.cap[s][idx % np] * (1.0 - sc.keep[idx]))
+                    .sum()
+            })
+            .unwrap_or(0.0);
+        for (h, (hit, &ov)) in hits.iter().zip(&sc.ov).enumerate() {
+            if ov <= 0.0 {
+                continue;
+            }
+            let p = hit.producer as usize;
+            let x = hit.sev * ov;
+            if hit.mask == NO_MASK {
+                let s = hit.stage as usize;
+                let idx = s * np + p;
+                let cell_loss = cm.cap[s][p] * (1.0 - sc.keep[idx]);
+                let share = if sc.cell_x[idx] > 0.0 {
+                    x / sc.cell_x[idx]
+                } else {
+                    0.0
+                };
+                let mut removed = 0.0;
+                if s == fin {
+                    removed += cell_loss * share;
+                }
+                if Some(s) == bind && bind_loss > 0.0 {
+                    removed += (1.0 - r) * a_l * cell_loss * share / bind_loss;
+                }
+                if removed > 0.0 {
+                    sc.attr_world[h] += removed;
+                    for j in 0..nj {
+                        sc.attr_w[h * nj + j] = removed * cm.market[j] / m_tot;
+                    }
+                }
+            } else if any_ban {
+                let f = cm.cap[fin][p] * sc.keep[fin * np + p] * r;
+                for (j, &m) in self.masks[hit.mask as usize].iter().enumerate() {
+                    let y = sc.ban_y[p * nj + j];
+                    if m && y > 0.0 {
+                        let lost = f * (1.0 - sc.acc[p * nj + j]) * cm.market[j] / m_tot;
+                        let w = lost * x / y;
+                        sc.attr_w[h * nj + j] = w;
+                        sc.attr_world[h] += w;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Splits consumer j's shortfall `sj` of this month over the hits, in
+/// proportion to the supply each removed from j; a consumer short only
+/// through an alliance's diversion takes the month's world weights, and
+/// failing those, the active hits share equally.
+fn split_shortfall(
+    w: &[f64],
+    world_w: &[f64],
+    ov: &[f64],
+    part: &mut [f64],
+    nj: usize,
+    j: usize,
+    sj: f64,
+) {
+    let n_hits = world_w.len();
+    let total: f64 = (0..n_hits).map(|h| w[h * nj + j]).sum();
+    if total > 0.0 {
+        for h in 0..n_hits {
+            part[h * nj + j] += sj * w[h * nj + j] / total;
+        }
+        return;
+    }
+    let world: f64 = world_w.iter().sum();
+    if world > 0.0 {
+        for h in 0..n_hits {
+            part[h * nj + j] += sj * world_w[h] / world;
+        }
+        return;
+    }
+    let active = ov.iter().filter(|&&o| o > 0.0).count().max(1);
+    for h in 0..n_hits {
+        if ov[h] > 0.0 {
+            part[h * nj + j] += sj / active as f64;
+        }
     }
 }
 

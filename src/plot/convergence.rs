@@ -117,12 +117,12 @@ where
 
 /// Trial-count tick label: only at 1, 2 and 5 times a power of ten.
 fn trials_label(x: f64) -> String {
-    if !(x >= 1.0) {
+    if x.is_nan() || x < 1.0 {
         return String::new();
     }
     let n = x.round() as u64;
     let p = 10u64.pow((n as f64).log10().floor() as u32);
-    if n % p == 0 && matches!(n / p, 1 | 2 | 5) {
+    if n.is_multiple_of(p) && matches!(n / p, 1 | 2 | 5) {
         thousands(n)
     } else {
         String::new()

@@ -137,7 +137,7 @@ fn y_floor(ctx: &Ctx) -> f64 {
 
 /// Probability tick label as a percentage.
 fn prob_label(p: f64) -> String {
-    if !(p > 0.0) {
+    if p.is_nan() || p <= 0.0 {
         return String::new();
     }
     let e = p.log10().round();
@@ -154,7 +154,7 @@ fn prob_label(p: f64) -> String {
 
 /// Return-period tick label for probability `p` per horizon of `months`.
 fn return_period(p: f64, months: usize) -> String {
-    if !(p > 0.0) {
+    if p.is_nan() || p <= 0.0 {
         return String::new();
     }
     let t = months as f64 / 12.0 / p;

@@ -227,7 +227,7 @@ pub fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -298,8 +298,15 @@ const LEGEND_ROW_H: u32 = 26;
 const LEGEND_GAP: i32 = 26;
 
 impl Legend {
+    /// Longest legend label, in pixels; longer ones are cut.
+    const LABEL_MAX: u32 = 420;
+
+    fn label(label: &str) -> String {
+        ellipsize(label, Self::LABEL_MAX, LEGEND, false)
+    }
+
     fn item_width(label: &str) -> i32 {
-        KEY_W + 8 + text_width(label, LEGEND, false) as i32
+        KEY_W + 8 + text_width(&Self::label(label), LEGEND, false) as i32
     }
 
     fn rows(&self, width: u32) -> Vec<Vec<usize>> {
@@ -307,13 +314,13 @@ impl Legend {
         let mut x = 0;
         for (i, (_, label)) in self.items.iter().enumerate() {
             let w = Self::item_width(label);
-            let last = rows.len() - 1;
             if x > 0 && x + w > width as i32 {
                 rows.push(Vec::new());
                 x = 0;
             }
-            let _ = last;
-            rows.last_mut().map(|r| r.push(i));
+            if let Some(r) = rows.last_mut() {
+                r.push(i);
+            }
             x += w + LEGEND_GAP;
         }
         rows
@@ -341,7 +348,7 @@ impl Legend {
                 let (key, label) = &self.items[i];
                 draw_key(area, key, x, y)?;
                 area.draw(&Text::new(
-                    label.clone(),
+                    Self::label(label),
                     (x + KEY_W + 8, y),
                     anchored(font(LEGEND), HPos::Left, VPos::Center),
                 ))?;

@@ -53,6 +53,12 @@ pub struct Summary {
     /// The data behind every figure (see [`figdata`]).
     #[serde(default)]
     pub figures: Option<figdata::FigureData>,
+    /// Strategies against the base (see [`crate::compare::Comparison`]).
+    #[serde(default)]
+    pub comparison: Option<crate::compare::Comparison>,
+    /// The base's shortfall by cause (see [`crate::compare::Attribution`]).
+    #[serde(default)]
+    pub attribution: Option<crate::compare::Attribution>,
 }
 
 /// Series ids of a model in figure order: consumers, ROW, world.
@@ -104,6 +110,8 @@ impl Summary {
             results,
             title: model.title.clone(),
             figures: Some(figdata::FigureData::new(runs)),
+            comparison: None,
+            attribution: None,
         }
     }
 }
