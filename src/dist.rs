@@ -178,7 +178,7 @@ impl Dist {
                 }
             }
             "lognormal" => {
-                if !(p[0] > 0.0) || p[1] < 0.0 {
+                if p[0] <= 0.0 || p[1] < 0.0 {
                     return Err(format!(
                         "dist \"lognormal\" needs median > 0 and sigma >= 0, got {} and {}",
                         p[0], p[1]

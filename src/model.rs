@@ -708,8 +708,8 @@ impl Builder {
             let mut allied = vec![vec![false; n_consumers + 1]; p_n];
             let mut same_id = vec![vec![false; n_consumers + 1]; p_n];
             for (p, &cix) in producers.iter().enumerate() {
-                for j in 0..n_consumers {
-                    if cix < n_countries && sc.country[cix].id == sc.consumer[j].id {
+                for (j, cons) in sc.consumer.iter().enumerate() {
+                    if cix < n_countries && sc.country[cix].id == cons.id {
                         same_id[p][j] = true;
                     }
                 }

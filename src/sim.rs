@@ -385,6 +385,8 @@ fn add_attrib(acc: &mut [AttribAcc], f: &Figures, parts: &[AttribPart], vars: &[
 /// The second pass of a comparison: the same trials again, now that each
 /// run's p95 is known, for paired differences of every strategy against the
 /// base (engine 0) and the base's attribution.
+// Indices run over several parallel per-commodity arrays at once.
+#[allow(clippy::needless_range_loop)]
 pub fn run_paired(
     engines: &[Engine],
     results: &[RunResult],

@@ -51,7 +51,11 @@ fn inline_strategy(src: &Source, patch: &str) -> Strategy {
 }
 
 fn opts(trials: u64, threads: usize) -> RunOptions {
-    RunOptions { trials, seed: 42, threads }
+    RunOptions {
+        trials,
+        seed: 42,
+        threads,
+    }
 }
 
 #[test]
@@ -59,12 +63,21 @@ fn a_strategy_that_changes_nothing_gives_zero_difference_in_every_trial() {
     let src = baseline_source();
     let base = compile(&src);
     // a patch that sets a value to what it already is
-    let same = inline_strategy(&src, "[[strategy]]\nid = \"same\"\n[[strategy.alliance]]\nid = \"msp\"\n");
+    let same = inline_strategy(
+        &src,
+        "[[strategy]]\nid = \"same\"\n[[strategy.alliance]]\nid = \"msp\"\n",
+    );
     let out = compare::evaluate(&base, &[same], opts(20_000, 2), &|_| {}).unwrap();
     assert_eq!(out.results[0].metrics, out.results[1].metrics);
     for r in &out.comparison.unwrap().rows {
         assert_eq!(r.mean_reduction, 0.0);
-        assert_eq!(r.mean_reduction_ci, [0.0, 0.0], "{} {}", r.commodity, r.consumer);
+        assert_eq!(
+            r.mean_reduction_ci,
+            [0.0, 0.0],
+            "{} {}",
+            r.commodity,
+            r.consumer
+        );
         assert_eq!(r.cvar95_reduction_ci, [0.0, 0.0]);
         assert_eq!((r.prob_better, r.prob_worse), (0.0, 0.0));
     }
@@ -81,7 +94,14 @@ fn changing_one_shock_leaves_every_other_shocks_events_unchanged() {
     let (eb, es) = (Engine::new(&base, 7), Engine::new(&changed.model, 7));
     let (mut sb, mut ss) = (eb.scratch(), es.scratch());
     let key = |e: &Engine, h: &crmsim::engine::Hit| {
-        (e.sources[h.source as usize].clone(), h.start.to_bits(), h.end.to_bits(), h.sev.to_bits(), h.producer, h.stage)
+        (
+            e.sources[h.source as usize].clone(),
+            h.start.to_bits(),
+            h.end.to_bits(),
+            h.sev.to_bits(),
+            h.producer,
+            h.stage,
+        )
     };
     let mut differing = 0;
     for t in 0..5_000u64 {
@@ -89,11 +109,19 @@ fn changing_one_shock_leaves_every_other_shocks_events_unchanged() {
         es.draw_events(t, &mut ss);
         for k in 0..base.commodities.len() {
             let other = |e: &Engine, hits: &[crmsim::engine::Hit]| {
-                let mut v: Vec<_> = hits.iter().map(|h| key(e, h)).filter(|x| x.0 != "cd-conflict").collect();
+                let mut v: Vec<_> = hits
+                    .iter()
+                    .map(|h| key(e, h))
+                    .filter(|x| x.0 != "cd-conflict")
+                    .collect();
                 v.sort();
                 v
             };
-            assert_eq!(other(&eb, eb.last_hits(&sb, k)), other(&es, es.last_hits(&ss, k)), "trial {t}");
+            assert_eq!(
+                other(&eb, eb.last_hits(&sb, k)),
+                other(&es, es.last_hits(&ss, k)),
+                "trial {t}"
+            );
             differing += (eb.last_hits(&sb, k).len() != es.last_hits(&ss, k).len()) as usize;
         }
     }
@@ -125,7 +153,10 @@ fn a_stockpile_only_strategy_never_raises_any_trials_shortfall() {
         for k in 0..base.commodities.len() {
             let (fb, fs) = (ob.figures(&eb, k), os.figures(&es, k));
             for i in 0..fb.shortfall.len() {
-                assert!(fs.shortfall[i] <= fb.shortfall[i] + 1e-12, "trial {t} commodity {k} series {i}");
+                assert!(
+                    fs.shortfall[i] <= fb.shortfall[i] + 1e-12,
+                    "trial {t} commodity {k} series {i}"
+                );
                 lower += (fs.shortfall[i] < fb.shortfall[i]) as usize;
             }
         }
@@ -143,17 +174,33 @@ fn attribution_adds_up_to_the_mean_and_the_tail() {
         for parts in [&row.by_source, &row.by_country, &row.by_kind] {
             let mean: f64 = parts.iter().map(|p| p.mean).sum();
             let tail: f64 = parts.iter().map(|p| p.tail).sum();
-            assert!((mean - row.mean).abs() < 1e-9, "{} {}: {mean} vs {}", row.commodity, row.consumer, row.mean);
+            assert!(
+                (mean - row.mean).abs() < 1e-9,
+                "{} {}: {mean} vs {}",
+                row.commodity,
+                row.consumer,
+                row.mean
+            );
             assert!((tail - row.tail_total).abs() < 1e-9);
         }
     }
     // The tail total is the cvar95 up to the histogram's resolution.
     let ids = crmsim::report::series_ids(&base);
     for row in &out.attribution.rows {
-        let k = base.commodities.iter().position(|c| c.id == row.commodity).unwrap();
+        let k = base
+            .commodities
+            .iter()
+            .position(|c| c.id == row.commodity)
+            .unwrap();
         let i = ids.iter().position(|c| *c == row.consumer).unwrap();
         let cvar = out.results[0].metrics[k][i].cvar95;
-        assert!((row.tail_total - cvar).abs() < 2e-3, "{} {}: tail {} vs cvar95 {cvar}", row.commodity, row.consumer, row.tail_total);
+        assert!(
+            (row.tail_total - cvar).abs() < 2e-3,
+            "{} {}: tail {} vs cvar95 {cvar}",
+            row.commodity,
+            row.consumer,
+            row.tail_total
+        );
     }
 }
 
@@ -166,9 +213,31 @@ fn paired_intervals_are_narrower_than_independent_ones() {
     let st = strategies(&src, "eu-stockpile.toml");
     let n = 20_000;
     let paired = compare::evaluate(&base, &st, opts(n, 2), &|_| {}).unwrap();
-    let b = sim::run(&[&base], RunOptions { trials: n, seed: 1, threads: 2 }, &|_| {}).unwrap();
-    let s = sim::run(&[&st[0].model], RunOptions { trials: n, seed: 2, threads: 2 }, &|_| {}).unwrap();
-    let k = base.commodities.iter().position(|c| c.id == "rare_earths").unwrap();
+    let b = sim::run(
+        &[&base],
+        RunOptions {
+            trials: n,
+            seed: 1,
+            threads: 2,
+        },
+        &|_| {},
+    )
+    .unwrap();
+    let s = sim::run(
+        &[&st[0].model],
+        RunOptions {
+            trials: n,
+            seed: 2,
+            threads: 2,
+        },
+        &|_| {},
+    )
+    .unwrap();
+    let k = base
+        .commodities
+        .iter()
+        .position(|c| c.id == "rare_earths")
+        .unwrap();
     let eu = 0; // first consumer
     let row = paired
         .comparison
@@ -203,15 +272,33 @@ fn compare_end_to_end() {
         .arg(root().join("scenarios/strategies/msp-surge.toml"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    for want in ["Strategies against the base", "eu-stockpile", "msp-surge", "d.cvar95 [95% CI]", "frontier"] {
+    for want in [
+        "Strategies against the base",
+        "eu-stockpile",
+        "msp-surge",
+        "d.cvar95 [95% CI]",
+        "frontier",
+    ] {
         assert!(stdout.contains(want), "missing {want:?} in\n{stdout}");
     }
-    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).unwrap()).unwrap();
-    let strategies: std::collections::BTreeSet<&str> =
-        v["results"].as_array().unwrap().iter().map(|r| r["strategy"].as_str().unwrap()).collect();
-    assert_eq!(strategies.into_iter().collect::<Vec<_>>(), vec!["base", "eu-stockpile", "msp-surge"]);
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).unwrap()).unwrap();
+    let strategies: std::collections::BTreeSet<&str> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["strategy"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        strategies.into_iter().collect::<Vec<_>>(),
+        vec!["base", "eu-stockpile", "msp-surge"]
+    );
     assert!(v["comparison"]["rows"].as_array().unwrap().len() > 10);
     assert!(v["attribution"]["rows"].as_array().unwrap().len() > 10);
     let csv = std::fs::read_to_string(dir.path().join("metrics.csv")).unwrap();
@@ -222,18 +309,38 @@ fn compare_end_to_end() {
 fn run_evaluates_strategies_written_in_the_scenario() {
     let dir = tempfile::tempdir().unwrap();
     let mut text = std::fs::read_to_string(root().join("scenarios/baseline.toml")).unwrap();
-    text.push_str(&std::fs::read_to_string(root().join("scenarios/strategies/diversify.toml")).unwrap());
+    text.push_str(
+        &std::fs::read_to_string(root().join("scenarios/strategies/diversify.toml")).unwrap(),
+    );
     let file = dir.path().join("with-strategy.toml");
     std::fs::write(&file, text).unwrap();
     let out = crmsim()
-        .args(["run", "--trials", "1000", "--quiet", "--no-figures", "--out"])
+        .args([
+            "run",
+            "--trials",
+            "1000",
+            "--quiet",
+            "--no-figures",
+            "--out",
+        ])
         .arg(dir.path())
         .arg(&file)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).unwrap()).unwrap();
-    assert!(v["results"].as_array().unwrap().iter().any(|r| r["strategy"] == "diversify"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).unwrap()).unwrap();
+    assert!(
+        v["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["strategy"] == "diversify")
+    );
     assert!(v["comparison"].is_object());
 }
 
@@ -241,21 +348,52 @@ fn run_evaluates_strategies_written_in_the_scenario() {
 fn bad_strategy_files_exit_2_naming_the_problem() {
     let dir = tempfile::tempdir().unwrap();
     let cases = [
-        ("[[strategy]]\nid = \"s\"\n[[strategy.consumer]]\nid = \"EU\"\nstockpile_months = { cobalt = -1.0 }\n", "stockpile_months.cobalt"),
-        ("[[strategy]]\nid = \"s\"\n[strategy.scenario]\ntrials = 5\n", "scenario.trials"),
-        ("[[strategy]]\nid = \"s\"\nbudget = 3\n", "unknown field `budget`"),
-        ("[[strategy]]\nid = \"s\"\n[[strategy.shock]]\nid = \"nope\"\nremove = true\n", "no such entry"),
-        ("[[strategy]]\nid = \"s\"\ncost_per_year = -5.0\n", "cost_per_year"),
-        ("[[strategy]]\nid = \"s\"\n[[strategy.commodity]]\nid = \"cobalt\"\n[strategy.commodity.producers.mining]\nAU = 0.9\n", "sum to"),
-        ("[[country]]\nid = \"XX\"\nname = \"x\"\n", "unknown field `country`"),
-        ("[[strategy]]\nid = \"s\"\n[[strategy]]\nid = \"s\"\n", "twice"),
+        (
+            "[[strategy]]\nid = \"s\"\n[[strategy.consumer]]\nid = \"EU\"\nstockpile_months = { cobalt = -1.0 }\n",
+            "stockpile_months.cobalt",
+        ),
+        (
+            "[[strategy]]\nid = \"s\"\n[strategy.scenario]\ntrials = 5\n",
+            "scenario.trials",
+        ),
+        (
+            "[[strategy]]\nid = \"s\"\nbudget = 3\n",
+            "unknown field `budget`",
+        ),
+        (
+            "[[strategy]]\nid = \"s\"\n[[strategy.shock]]\nid = \"nope\"\nremove = true\n",
+            "no such entry",
+        ),
+        (
+            "[[strategy]]\nid = \"s\"\ncost_per_year = -5.0\n",
+            "cost_per_year",
+        ),
+        (
+            "[[strategy]]\nid = \"s\"\n[[strategy.commodity]]\nid = \"cobalt\"\n[strategy.commodity.producers.mining]\nAU = 0.9\n",
+            "sum to",
+        ),
+        (
+            "[[country]]\nid = \"XX\"\nname = \"x\"\n",
+            "unknown field `country`",
+        ),
+        (
+            "[[strategy]]\nid = \"s\"\n[[strategy]]\nid = \"s\"\n",
+            "twice",
+        ),
         ("[[strategy]\nid = \"s\"\n", "line 1"),
     ];
     for (i, (text, want)) in cases.iter().enumerate() {
         let path = dir.path().join(format!("bad{i}.toml"));
         std::fs::write(&path, text).unwrap();
         let out = crmsim()
-            .args(["compare", "--trials", "100", "--quiet", "--no-figures", "--out"])
+            .args([
+                "compare",
+                "--trials",
+                "100",
+                "--quiet",
+                "--no-figures",
+                "--out",
+            ])
             .arg(dir.path().join("out"))
             .arg("--strategy")
             .arg(&path)
@@ -263,11 +401,17 @@ fn bad_strategy_files_exit_2_naming_the_problem() {
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "case {i}: {stderr}");
-        assert!(stderr.contains(&format!("bad{i}.toml")), "case {i} names the file: {stderr}");
+        assert!(
+            stderr.contains(&format!("bad{i}.toml")),
+            "case {i} names the file: {stderr}"
+        );
         assert!(stderr.contains(want), "case {i} wants {want:?}: {stderr}");
         assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"));
     }
     // compare with no strategies at all
-    let out = crmsim().args(["compare", "--trials", "100", "--quiet", "--no-figures"]).output().unwrap();
+    let out = crmsim()
+        .args(["compare", "--trials", "100", "--quiet", "--no-figures"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }

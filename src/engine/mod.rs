@@ -295,7 +295,8 @@ fn push_hits(
     source: u32,
 ) {
     let h = model.horizon as f64;
-    if !(end > start) || start >= h {
+    // also skips NaN bounds
+    if end.partial_cmp(&start) != Some(std::cmp::Ordering::Greater) || start >= h {
         return;
     }
     for e in effects {
@@ -639,6 +640,8 @@ impl<'m> Engine<'m> {
     /// rest run at capacity and enter through the stage totals. A month
     /// whose hits cover exactly what they covered the month before has the
     /// same market (steps 1-4), which is then reused.
+    // Indices run over several parallel per-consumer arrays at once.
+    #[allow(clippy::needless_range_loop)]
     pub fn simulate_commodity(&self, k: usize, hits: &[Hit], sc: &mut Scratch, out: &mut Figures) {
         let cm: &CommodityModel = &self.model.commodities[k];
         let horizon = self.model.horizon;
@@ -1155,8 +1158,8 @@ mod tests {
 
     #[test]
     fn poisson_inverse_is_monotone_and_matches_cdf() {
-        let lambda = 2.0;
-        let p0 = (-lambda as f64).exp();
+        let lambda: f64 = 2.0;
+        let p0 = (-lambda).exp();
         assert_eq!(poisson_inverse(0.0, lambda, p0), 0);
         assert_eq!(poisson_inverse(p0 - 1e-12, lambda, p0), 0);
         assert_eq!(poisson_inverse(p0, lambda, p0), 1);
