@@ -165,6 +165,7 @@ pub struct Scratch {
     banned: Vec<usize>,
     s5: Vec<f64>,
     w: Vec<f64>,
+    class_rest: Vec<f64>,
     vp_p: Vec<Option<usize>>,
     vp_cap: Vec<f64>,
     vp_spare: Vec<f64>,
@@ -482,6 +483,7 @@ impl<'m> Engine<'m> {
             banned: Vec::new(),
             s5: vec![0.0; nj],
             w: vec![-1.0; na],
+            class_rest: Vec::new(),
             vp_p: Vec::new(),
             vp_cap: Vec::new(),
             vp_spare: Vec::new(),
@@ -603,7 +605,9 @@ impl<'m> Engine<'m> {
         for v in sc.alliance_vps.iter_mut() {
             v.clear();
         }
-        let mut rest = cl.cap.clone();
+        let rest = &mut sc.class_rest;
+        rest.clear();
+        rest.extend_from_slice(&cl.cap);
         let own =
             |p: usize, sc: &Scratch| sc.banned.contains(&p) || sc.touched.contains(&(fin * np + p));
         for p in 0..np {
@@ -611,7 +615,7 @@ impl<'m> Engine<'m> {
             if !own(p, sc) {
                 continue;
             }
-            rest[c] -= cm.cap[fin][p];
+            sc.class_rest[c] -= cm.cap[fin][p];
             let v = sc.vp_cap.len();
             sc.vp_p.push(Some(p));
             sc.vp_cap.push(cm.cap[fin][p]);
@@ -620,7 +624,8 @@ impl<'m> Engine<'m> {
                 sc.alliance_vps[ai].push(v);
             }
         }
-        for (c, &cap) in rest.iter().enumerate() {
+        for c in 0..sc.class_rest.len() {
+            let cap = sc.class_rest[c];
             if cap <= 0.0 {
                 continue;
             }
@@ -848,7 +853,8 @@ impl<'m> Engine<'m> {
                         }
                     }
                     let mut q_tot = 0.0;
-                    if a.diversion > 0.0 {
+                    // Diversion is only drawn on when surge falls short.
+                    if a.diversion > 0.0 && g < need {
                         if !q_ready {
                             // q(c, j) = u(c, j) R(j) / U(j) = f(c) acc(c, j) ratio(j)
                             for j in 0..nj {
