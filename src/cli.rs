@@ -37,6 +37,8 @@ pub enum Command {
     /// (scenarios/baseline.toml, built into the binary). Prints a table per
     /// commodity and writes output/<scenario name>/summary.json, metrics.csv,
     /// figures/*.svg and *.png, and report.html (unless --no-figures).
+    /// Strategies written in FILE ([[strategy]] tables) are evaluated too, as
+    /// by `compare`; every run also attributes the shortfall to its causes.
     Run(RunArgs),
     /// Evaluate mitigation strategies against the base on the same random draws.
     ///
