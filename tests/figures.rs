@@ -9,13 +9,16 @@ use std::sync::OnceLock;
 use assert_cmd::Command;
 use crmsim::report::Summary;
 
-const STEMS: [&str; 6] = [
+const STEMS: [&str; 9] = [
     "exceedance",
     "histogram",
     "heatmap",
     "fan",
     "concentration",
     "convergence",
+    "attribution",
+    "attribution-sources",
+    "attribution-countries",
 ];
 const TRIALS: u64 = 2000;
 

@@ -6,23 +6,35 @@
 //! `<out>/figures/`. Per-commodity figures are small-multiples grids, one
 //! file per figure. Figures 1-4 are drawn for every strategy in the summary
 //! (files of strategies after the first get a `-<strategy>` suffix); the
-//! concentration and convergence figures exist once, for the base run.
+//! other figures exist once: concentration and convergence for the base run,
+//! the `strategies-*` figures when the summary has a `comparison` block, and
+//! the `attribution*` figures when it has an `attribution` block.
 //!
-//! | file stem       | module            | what |
-//! |-----------------|-------------------|------|
-//! | `exceedance`    | [`exceedance`]    | P(shortfall > x) per commodity, one line per consumer and world |
-//! | `histogram`     | [`histogram`]     | world shortfall distribution per commodity, mean/p95/cvar95 marked |
-//! | `heatmap`       | [`heatmap`]       | cvar95 of commodities × consumers |
-//! | `fan`           | [`fan`]           | monthly world shortfall p50/p90/p99 per commodity |
-//! | `concentration` | [`concentration`] | producer shares per commodity and stage, HHI |
-//! | `convergence`   | [`convergence`]   | running mean and cvar95 with 95% bands |
+//! | file stem               | module            | what |
+//! |-------------------------|-------------------|------|
+//! | `exceedance`            | [`exceedance`]    | P(shortfall > x) per commodity, one line per consumer and world |
+//! | `histogram`             | [`histogram`]     | world shortfall distribution per commodity, mean/p95/cvar95 marked |
+//! | `heatmap`               | [`heatmap`]       | cvar95 of commodities × consumers |
+//! | `fan`                   | [`fan`]           | monthly world shortfall p50/p90/p99 per commodity |
+//! | `concentration`         | [`concentration`] | producer shares per commodity and stage, HHI |
+//! | `convergence`           | [`convergence`]   | running mean and cvar95 with 95% bands |
+//! | `strategies-exceedance` | [`overlay`]       | world exceedance curves of the base and every strategy, per commodity |
+//! | `strategies-reduction`  | [`reduction`]     | world mean and cvar95 reduction per commodity and strategy, 95% CIs |
+//! | `strategies-cost`       | [`frontier`]      | cost per year against average cvar95 reduction, efficient frontier |
+//! | `attribution`           | [`attribution`]   | base world shortfall (mean and tail) split by kind of shock |
+//! | `attribution-sources`   | [`attribution`]   | the same split by source (shock or event) |
+//! | `attribution-countries` | [`attribution`]   | the same split by producer country |
 
+pub mod attribution;
 pub mod concentration;
 pub mod convergence;
 pub mod exceedance;
 pub mod fan;
+pub mod frontier;
 pub mod heatmap;
 pub mod histogram;
+pub mod overlay;
+pub mod reduction;
 pub mod style;
 
 use std::collections::HashMap;
@@ -63,17 +75,46 @@ pub enum Kind {
     Fan,
     Concentration,
     Convergence,
+    /// World exceedance curves of the base and every strategy.
+    StrategyExceedance,
+    /// Mean and cvar95 reductions with confidence intervals.
+    StrategyReduction,
+    /// Cost against cvar95 reduction, with the efficient frontier.
+    StrategyCost,
+    /// The base's shortfall split by kind of shock.
+    Attribution,
+    /// ... by source (shock or event).
+    AttributionSources,
+    /// ... by producer country.
+    AttributionCountries,
+}
+
+/// The part of `report.html` a figure belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    /// The "Figures" section (figures of each run).
+    Figures,
+    /// "Strategies against the base".
+    Strategies,
+    /// "Attribution of the shortfall".
+    Attribution,
 }
 
 impl Kind {
-    /// Every kind, in report order.
-    pub const ALL: [Kind; 6] = [
+    /// Every kind, in report order (within each [`Section`]).
+    pub const ALL: [Kind; 12] = [
         Kind::Exceedance,
         Kind::Histogram,
         Kind::Heatmap,
         Kind::Fan,
         Kind::Concentration,
         Kind::Convergence,
+        Kind::StrategyExceedance,
+        Kind::StrategyReduction,
+        Kind::StrategyCost,
+        Kind::Attribution,
+        Kind::AttributionSources,
+        Kind::AttributionCountries,
     ];
 
     /// File stem (before any strategy suffix).
@@ -85,12 +126,35 @@ impl Kind {
             Kind::Fan => "fan",
             Kind::Concentration => "concentration",
             Kind::Convergence => "convergence",
+            Kind::StrategyExceedance => "strategies-exceedance",
+            Kind::StrategyReduction => "strategies-reduction",
+            Kind::StrategyCost => "strategies-cost",
+            Kind::Attribution => "attribution",
+            Kind::AttributionSources => "attribution-sources",
+            Kind::AttributionCountries => "attribution-countries",
         }
     }
 
-    /// Whether the figure is drawn per strategy (else once, for the base run).
+    /// Whether the figure is drawn per strategy (else once, for the base run
+    /// or for the comparison of all strategies).
     pub fn per_strategy(self) -> bool {
-        !matches!(self, Kind::Concentration | Kind::Convergence)
+        matches!(
+            self,
+            Kind::Exceedance | Kind::Histogram | Kind::Heatmap | Kind::Fan
+        )
+    }
+
+    /// Where `report.html` shows the figure.
+    pub fn section(self) -> Section {
+        match self {
+            Kind::StrategyExceedance | Kind::StrategyReduction | Kind::StrategyCost => {
+                Section::Strategies
+            }
+            Kind::Attribution | Kind::AttributionSources | Kind::AttributionCountries => {
+                Section::Attribution
+            }
+            _ => Section::Figures,
+        }
     }
 
     fn title(self, ctx: &Ctx) -> String {
@@ -101,6 +165,12 @@ impl Kind {
             Kind::Fan => fan::title(ctx),
             Kind::Concentration => concentration::title(ctx),
             Kind::Convergence => convergence::title(ctx),
+            Kind::StrategyExceedance => overlay::title(ctx),
+            Kind::StrategyReduction => reduction::title(ctx),
+            Kind::StrategyCost => frontier::title(ctx),
+            Kind::Attribution => attribution::title(ctx, attribution::Split::Kind),
+            Kind::AttributionSources => attribution::title(ctx, attribution::Split::Source),
+            Kind::AttributionCountries => attribution::title(ctx, attribution::Split::Country),
         }
     }
 
@@ -112,6 +182,12 @@ impl Kind {
             Kind::Fan => fan::caption(ctx),
             Kind::Concentration => concentration::caption(ctx),
             Kind::Convergence => convergence::caption(ctx),
+            Kind::StrategyExceedance => overlay::caption(ctx),
+            Kind::StrategyReduction => reduction::caption(ctx),
+            Kind::StrategyCost => frontier::caption(ctx),
+            Kind::Attribution => attribution::caption(ctx, attribution::Split::Kind),
+            Kind::AttributionSources => attribution::caption(ctx, attribution::Split::Source),
+            Kind::AttributionCountries => attribution::caption(ctx, attribution::Split::Country),
         }
     }
 
@@ -123,6 +199,12 @@ impl Kind {
             Kind::Fan => fan::available(ctx),
             Kind::Concentration => concentration::available(ctx),
             Kind::Convergence => convergence::available(ctx),
+            Kind::StrategyExceedance => overlay::available(ctx),
+            Kind::StrategyReduction => reduction::available(ctx),
+            Kind::StrategyCost => frontier::available(ctx),
+            Kind::Attribution => attribution::available(ctx, attribution::Split::Kind),
+            Kind::AttributionSources => attribution::available(ctx, attribution::Split::Source),
+            Kind::AttributionCountries => attribution::available(ctx, attribution::Split::Country),
         }
     }
 
@@ -134,6 +216,12 @@ impl Kind {
             Kind::Fan => fan::size(ctx),
             Kind::Concentration => concentration::size(ctx),
             Kind::Convergence => convergence::size(ctx),
+            Kind::StrategyExceedance => overlay::size(ctx),
+            Kind::StrategyReduction => reduction::size(ctx),
+            Kind::StrategyCost => frontier::size(ctx),
+            Kind::Attribution => attribution::size(ctx, attribution::Split::Kind),
+            Kind::AttributionSources => attribution::size(ctx, attribution::Split::Source),
+            Kind::AttributionCountries => attribution::size(ctx, attribution::Split::Country),
         };
         // Bounded so a strange summary cannot ask for a giant canvas.
         (w.clamp(200, 4000), h.clamp(200, 8000))
@@ -150,6 +238,12 @@ impl Kind {
             Kind::Fan => fan::draw(root, ctx),
             Kind::Concentration => concentration::draw(root, ctx),
             Kind::Convergence => convergence::draw(root, ctx),
+            Kind::StrategyExceedance => overlay::draw(root, ctx),
+            Kind::StrategyReduction => reduction::draw(root, ctx),
+            Kind::StrategyCost => frontier::draw(root, ctx),
+            Kind::Attribution => attribution::draw(root, ctx, attribution::Split::Kind),
+            Kind::AttributionSources => attribution::draw(root, ctx, attribution::Split::Source),
+            Kind::AttributionCountries => attribution::draw(root, ctx, attribution::Split::Country),
         }
     }
 }
@@ -252,6 +346,36 @@ impl<'a> Ctx<'a> {
     pub fn horizon(&self) -> String {
         format!("{}-month", self.summary.horizon_months)
     }
+
+    /// The strategies of the `comparison` block, in its order, each with its
+    /// colour in the strategy figures (the palette in order; the base is
+    /// black). Empty without a comparison.
+    pub fn compared(&self) -> Vec<Compared<'a>> {
+        let Some(c) = self.summary.comparison.as_ref() else {
+            return Vec::new();
+        };
+        c.strategies
+            .iter()
+            .enumerate()
+            .map(|(i, s)| Compared {
+                id: &s.id,
+                summary: s,
+                color: style::PALETTE[i % style::PALETTE.len()],
+            })
+            .collect()
+    }
+
+    /// The scenario line of the subtitle (without any strategy line).
+    pub fn scenario_line(&self) -> String {
+        self.subtitle().into_iter().next().unwrap_or_default()
+    }
+}
+
+/// A strategy of the comparison, as the strategy figures draw it.
+pub struct Compared<'a> {
+    pub id: &'a str,
+    pub summary: &'a crate::compare::StrategySummary,
+    pub color: RGBColor,
 }
 
 /// Strategies of a summary in order of first appearance (the base first).

@@ -1,14 +1,17 @@
 //! `report.html`: one self-contained page per run (no external files, no
 //! network): run metadata, the headline table, every figure as inline SVG
-//! with a caption, and the static concentration table. All text taken from
+//! with a caption, the strategies against the base (when the summary has a
+//! `comparison`), the attribution of the base's shortfall (when it has an
+//! `attribution`), and the static concentration table. All text taken from
 //! the summary is escaped.
 
 use std::fmt::Write;
 
 use super::Summary;
-use super::table::pct;
+use super::table::{pct, tonnes};
+use crate::compare::{Attribution, AttributionRow, Comparison, ComparisonRow, Part};
 use crate::model::WORLD;
-use crate::plot::Figure;
+use crate::plot::{Figure, Section};
 
 /// Escapes text for HTML content and attribute values.
 pub fn escape(s: &str) -> String {
@@ -49,6 +52,9 @@ td.l, th.l { text-align: left; }
 tr.world td { font-weight: 600; }
 tr.first td { border-top: 2px solid #cfcfcf; }
 td.flag { color: #d55e00; font-weight: 600; text-align: left; }
+tr.ref td { color: #5f5f5f; font-style: italic; }
+td.parts { text-align: left; white-space: normal; min-width: 16rem; }
+td.parts .n { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: .88em; }
 .note { color: #5f5f5f; font-size: .9rem; }
 figure { margin: 1.5rem 0 2.5rem; }
 figure .img { max-width: 100%; overflow-x: auto; }
@@ -101,19 +107,64 @@ pub fn render(summary: &Summary, figures: &[Figure]) -> String {
     }
     let _ = writeln!(h, "</dl>\n</header>");
 
+    // Figures in page order, numbered through the page.
+    let in_section = |sec: Section| -> Vec<&Figure> {
+        figures.iter().filter(|f| f.kind.section() == sec).collect()
+    };
+    let main = in_section(Section::Figures);
+    let strat = if summary.comparison.is_some() {
+        in_section(Section::Strategies)
+    } else {
+        Vec::new()
+    };
+    let attr = if summary.attribution.is_some() {
+        in_section(Section::Attribution)
+    } else {
+        Vec::new()
+    };
+    let number = |f: &Figure| -> usize {
+        main.iter()
+            .chain(&strat)
+            .chain(&attr)
+            .position(|g| std::ptr::eq(*g, f))
+            .map(|i| i + 1)
+            .unwrap_or(0)
+    };
+
     // Contents.
     let _ = writeln!(
         h,
         "<nav>\n<h2>Contents</h2>\n<ul>\n<li><a href=\"#headline\">Headline results</a></li>"
     );
-    for (i, f) in figures.iter().enumerate() {
+    let nav_fig = |h: &mut String, f: &Figure| {
         let _ = writeln!(
             h,
             "<li><a href=\"#fig-{}\">Figure {}. {}</a></li>",
             escape(&f.stem),
-            i + 1,
+            number(f),
             escape(&f.title)
         );
+    };
+    for f in &main {
+        nav_fig(&mut h, f);
+    }
+    if summary.comparison.is_some() {
+        let _ = writeln!(
+            h,
+            "<li><a href=\"#strategies\">Strategies against the base</a></li>"
+        );
+        for f in &strat {
+            nav_fig(&mut h, f);
+        }
+    }
+    if summary.attribution.is_some() {
+        let _ = writeln!(
+            h,
+            "<li><a href=\"#attribution\">Attribution of the shortfall</a></li>"
+        );
+        for f in &attr {
+            nav_fig(&mut h, f);
+        }
     }
     let _ = writeln!(
         h,
@@ -129,38 +180,17 @@ pub fn render(summary: &Summary, figures: &[Figure]) -> String {
             "<p class=\"note\">This summary has no figure data (no <code>figures</code> block).</p>"
         );
     }
-    for (i, f) in figures.iter().enumerate() {
-        let svg = f.svg.trim_start_matches(|c: char| c.is_whitespace());
-        let svg = match svg.strip_prefix("<svg ") {
-            Some(rest) => format!(
-                "<svg role=\"img\" aria-label=\"{}\" {rest}",
-                escape(&f.title)
-            ),
-            None => svg.to_string(),
-        };
-        let links = f
-            .files
-            .iter()
-            .map(|p| format!("<a href=\"{0}\">{0}</a>", escape(p)))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let _ = writeln!(
-            h,
-            "<figure id=\"fig-{stem}\">\n<h3>Figure {n}. {title}</h3>\n<div class=\"img\" style=\"max-width:{w}px\">\n{svg}\n</div>\n\
-             <figcaption>{caption}{files}</figcaption>\n</figure>",
-            stem = escape(&f.stem),
-            n = i + 1,
-            title = escape(&f.title),
-            w = f.size.0,
-            caption = escape(&f.caption),
-            files = if links.is_empty() {
-                String::new()
-            } else {
-                format!(" <span class=\"note\">Files: {links}.</span>")
-            },
-        );
+    for f in &main {
+        figure(&mut h, f, number(f));
     }
     let _ = writeln!(h, "</section>");
+
+    if let Some(c) = &summary.comparison {
+        comparison(&mut h, summary, c, &strat, &number);
+    }
+    if let Some(a) = &summary.attribution {
+        attribution(&mut h, summary, a, &attr, &number);
+    }
 
     concentration(&mut h, summary);
 
@@ -174,6 +204,384 @@ pub fn render(summary: &Summary, figures: &[Figure]) -> String {
         thousands(summary.trials)
     );
     h
+}
+
+/// One figure: inline SVG, title, caption and links to its files.
+fn figure(h: &mut String, f: &Figure, n: usize) {
+    let svg = f.svg.trim_start_matches(|c: char| c.is_whitespace());
+    let svg = match svg.strip_prefix("<svg ") {
+        Some(rest) => format!(
+            "<svg role=\"img\" aria-label=\"{}\" {rest}",
+            escape(&f.title)
+        ),
+        None => svg.to_string(),
+    };
+    let links = f
+        .files
+        .iter()
+        .map(|p| format!("<a href=\"{0}\">{0}</a>", escape(p)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let _ = writeln!(
+        h,
+        "<figure id=\"fig-{stem}\">\n<h3>Figure {n}. {title}</h3>\n<div class=\"img\" style=\"max-width:{w}px\">\n{svg}\n</div>\n\
+         <figcaption>{caption}{files}</figcaption>\n</figure>",
+        stem = escape(&f.stem),
+        title = escape(&f.title),
+        w = f.size.0,
+        caption = escape(&f.caption),
+        files = if links.is_empty() {
+            String::new()
+        } else {
+            format!(" <span class=\"note\">Files: {links}.</span>")
+        },
+    );
+}
+
+/// A difference of fractions in percentage points (as the terminal table).
+pub fn pp(x: f64) -> String {
+    format!("{:.2}", x * 100.0)
+}
+
+/// A reduction with its 95% confidence interval, in percentage points (as
+/// the terminal table).
+pub fn pp_ci(v: f64, ci: [f64; 2]) -> String {
+    format!("{} [{}, {}]", pp(v), pp(ci[0]), pp(ci[1]))
+}
+
+/// `part` as a share of `total`, one decimal (a dash without a total).
+pub fn share(part: f64, total: f64) -> String {
+    if total > 0.0 && part.is_finite() {
+        format!("{:.1}%", part / total * 100.0)
+    } else {
+        "-".to_string()
+    }
+}
+
+/// Commodities in the order of the summary's results.
+fn commodity_order(summary: &Summary) -> Vec<&str> {
+    let mut v: Vec<&str> = Vec::new();
+    for r in &summary.results {
+        if !v.contains(&r.commodity.as_str()) {
+            v.push(&r.commodity);
+        }
+    }
+    v
+}
+
+/// Consumer series in the order of the summary's results, world first.
+fn consumer_order(summary: &Summary) -> Vec<&str> {
+    let mut v: Vec<&str> = vec![WORLD];
+    for r in &summary.results {
+        if !v.contains(&r.consumer.as_str()) {
+            v.push(&r.consumer);
+        }
+    }
+    v
+}
+
+fn comparison(
+    h: &mut String,
+    summary: &Summary,
+    c: &Comparison,
+    figures: &[&Figure],
+    number: &dyn Fn(&Figure) -> usize,
+) {
+    let currency = c
+        .currency
+        .as_deref()
+        .filter(|c| !c.trim().is_empty())
+        .unwrap_or("currency units");
+    let base = crate::plot::strategies(summary)
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| "base".into());
+    let _ = writeln!(
+        h,
+        "<section id=\"strategies\">\n<h2>Strategies against the base</h2>\n<p class=\"note\">Every strategy is \
+         simulated on the same random draws as the base run. <b>Reductions</b> are base minus strategy, in \
+         percentage points (pp) of the consumer's demand over the {months}-month horizon, with 95% confidence \
+         intervals from the paired trial-by-trial differences; <b>P(better)</b> and <b>P(worse)</b> are the shares \
+         of trials in which the strategy's shortfall is smaller or larger than the base's; <b>t/M</b> is tonnes of \
+         expected shortfall avoided per million {cur} of cost over the horizon. Rank 1 is the largest cvar95 \
+         reduction.</p>",
+        months = summary.horizon_months,
+        cur = escape(currency)
+    );
+    let _ = writeln!(
+        h,
+        "<h3>Overall (world, averaged over commodities)</h3>\n<table class=\"strategies\">\n<thead><tr>\
+         <th class=\"l\">strategy</th><th class=\"l\">name</th><th>cost/year ({cur})</th><th>&Delta;mean (pp)</th>\
+         <th>&Delta;cvar95 (pp)</th><th>tonnes avoided</th><th class=\"l\">frontier</th></tr></thead>\n<tbody>",
+        cur = escape(currency)
+    );
+    for st in &c.strategies {
+        let _ = writeln!(
+            h,
+            "<tr data-strategy=\"{id}\"><td class=\"l\">{id}</td><td class=\"l\">{name}</td><td>{cost}</td><td>{dm}</td>\
+             <td>{dc}</td><td>{t}</td><td class=\"l\">{f}</td></tr>",
+            id = escape(&st.id),
+            name = escape(st.name.as_deref().unwrap_or("")),
+            cost = st.cost_per_year.map(tonnes).unwrap_or_else(|| "-".into()),
+            dm = pp(st.world_mean_reduction_avg),
+            dc = pp(st.world_cvar95_reduction_avg),
+            t = st
+                .world_tonnes_avoided
+                .map(tonnes)
+                .unwrap_or_else(|| "-".into()),
+            f = if st.efficient { "yes" } else { "" }
+        );
+    }
+    let _ = writeln!(
+        h,
+        "</tbody>\n</table>\n<p class=\"note\">&Delta;: average over the commodities of the world reduction. Tonnes \
+         avoided: expected world shortfall avoided over the horizon, summed over the commodities with an annual \
+         demand. Frontier: no other strategy with a cost costs as little or less and cuts the average world cvar95 as \
+         much or more.</p>"
+    );
+    for f in figures {
+        figure(h, f, number(f));
+    }
+    let _ = writeln!(h, "<h3>Ranking per commodity (world)</h3>");
+    ranking(h, summary, c, &base, &[WORLD]);
+    let consumers = consumer_order(summary);
+    if consumers.len() > 1 {
+        let _ = writeln!(
+            h,
+            "<details>\n<summary>Ranking per commodity and consumer</summary>"
+        );
+        ranking(h, summary, c, &base, &consumers);
+        let _ = writeln!(h, "</details>");
+    }
+    let _ = writeln!(h, "</section>");
+}
+
+/// The ranking table of `consumers` (a consumer column when several).
+fn ranking(h: &mut String, summary: &Summary, c: &Comparison, base: &str, consumers: &[&str]) {
+    let many = consumers.len() > 1;
+    let _ = writeln!(
+        h,
+        "<table class=\"ranking\" data-consumers=\"{}\">\n<thead><tr><th class=\"l\">commodity</th>{}<th>rank</th>\
+         <th class=\"l\">strategy</th><th>mean</th><th>cvar95</th><th>P(&gt;10%)</th><th>&Delta;mean [95% CI] (pp)</th>\
+         <th>&Delta;cvar95 [95% CI] (pp)</th><th>P(better)</th><th>P(worse)</th><th>t/M</th></tr></thead>\n<tbody>",
+        if many { "all" } else { "world" },
+        if many {
+            "<th class=\"l\">consumer</th>"
+        } else {
+            ""
+        }
+    );
+    for k in commodity_order(summary) {
+        // Per consumer: the base's row for reference and the strategies by rank.
+        let groups: Vec<(&str, Option<&super::ResultRow>, Vec<&ComparisonRow>)> = consumers
+            .iter()
+            .map(|&consumer| {
+                let mut rows: Vec<&ComparisonRow> = c
+                    .rows
+                    .iter()
+                    .filter(|r| r.commodity == k && r.consumer == consumer)
+                    .collect();
+                rows.sort_by_key(|r| r.rank);
+                let reference = summary
+                    .results
+                    .iter()
+                    .find(|r| r.strategy == base && r.commodity == k && r.consumer == consumer);
+                (consumer, reference, rows)
+            })
+            .filter(|g| !g.2.is_empty())
+            .collect();
+        let span: usize = groups
+            .iter()
+            .map(|g| g.2.len() + usize::from(g.1.is_some()))
+            .sum();
+        let mut first_of_commodity = true;
+        for (consumer, reference, rows) in groups {
+            let n = rows.len() + usize::from(reference.is_some());
+            let mut first_of_consumer = true;
+            let mut lead = |h: &mut String, class: &str| {
+                let mut classes: Vec<&str> = Vec::new();
+                if first_of_commodity {
+                    classes.push("first");
+                }
+                if !class.is_empty() {
+                    classes.push(class);
+                }
+                if classes.is_empty() {
+                    h.push_str("<tr>");
+                } else {
+                    let _ = write!(h, "<tr class=\"{}\">", classes.join(" "));
+                }
+                if first_of_commodity {
+                    let _ = write!(
+                        h,
+                        "<td class=\"l\" rowspan=\"{span}\">{}</td>",
+                        escape(commodity_name(summary, k))
+                    );
+                }
+                if first_of_consumer && many {
+                    let _ = write!(
+                        h,
+                        "<td class=\"l\" rowspan=\"{n}\">{}</td>",
+                        escape(consumer)
+                    );
+                }
+                first_of_commodity = false;
+                first_of_consumer = false;
+            };
+            if let Some(b) = reference {
+                lead(h, "ref");
+                let _ = writeln!(
+                    h,
+                    "<td></td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>-</td><td>-</td><td>-</td>\
+                     <td>-</td><td>-</td></tr>",
+                    escape(base),
+                    pct(b.metrics.mean),
+                    pct(b.metrics.cvar95),
+                    pct(b.metrics.prob_gt_10)
+                );
+            }
+            for r in rows {
+                lead(h, "");
+                let _ = writeln!(h, "{}</tr>", ranking_cells(r));
+            }
+        }
+    }
+    let _ = writeln!(h, "</tbody>\n</table>");
+}
+
+/// The cells of one ranking row after the commodity (and consumer) columns.
+pub fn ranking_cells(r: &ComparisonRow) -> String {
+    format!(
+        "<td>{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
+        r.rank,
+        escape(&r.strategy),
+        pct(r.mean),
+        pct(r.cvar95),
+        pct(r.prob_gt_10),
+        pp_ci(r.mean_reduction, r.mean_reduction_ci),
+        pp_ci(r.cvar95_reduction, r.cvar95_reduction_ci),
+        pct(r.prob_better),
+        pct(r.prob_worse),
+        r.tonnes_per_million
+            .map(|t| format!("{t:.1}"))
+            .unwrap_or_else(|| "-".into())
+    )
+}
+
+/// How many causes of each kind the attribution table lists.
+const TOP_PARTS: usize = 3;
+
+fn attribution(
+    h: &mut String,
+    summary: &Summary,
+    a: &Attribution,
+    figures: &[&Figure],
+    number: &dyn Fn(&Figure) -> usize,
+) {
+    let _ = writeln!(
+        h,
+        "<section id=\"attribution\">\n<h2>Attribution of the shortfall</h2>\n<p class=\"note\">Where the base \
+         run's shortfall comes from. Each month, a consumer's shortfall is split over the disruptions active that month \
+         in proportion to the supply each removed from it (output lost at the final stage in full, the loss of a \
+         binding upstream stage through the bottleneck, export bans to the consumers they target); the parts add up to \
+         the expected shortfall (<b>mean</b>) and, averaged over the worst 5% of trials, to the <b>tail</b> (cvar95). \
+         Shares below are of the mean / of the tail; the totals are % of demand over the {}-month horizon. See \
+         docs/figures.md for the full definition.</p>",
+        summary.horizon_months
+    );
+    for f in figures {
+        figure(h, f, number(f));
+    }
+    let _ = writeln!(h, "<h3>By commodity (world)</h3>");
+    attribution_table(h, summary, a, &[WORLD]);
+    let consumers = consumer_order(summary);
+    if consumers.len() > 1 {
+        let _ = writeln!(h, "<details>\n<summary>By commodity and consumer</summary>");
+        attribution_table(h, summary, a, &consumers);
+        let _ = writeln!(h, "</details>");
+    }
+    let _ = writeln!(h, "</section>");
+}
+
+fn attribution_table(h: &mut String, summary: &Summary, a: &Attribution, consumers: &[&str]) {
+    let many = consumers.len() > 1;
+    let _ = writeln!(
+        h,
+        "<table class=\"attribution\" data-consumers=\"{}\">\n<thead><tr><th class=\"l\">commodity</th>{}\
+         <th>mean</th><th>tail</th><th class=\"l\">by kind (share of mean / tail)</th>\
+         <th class=\"l\">top sources (share of mean / tail)</th>\
+         <th class=\"l\">top producer countries (share of mean / tail)</th></tr></thead>\n<tbody>",
+        if many { "all" } else { "world" },
+        if many {
+            "<th class=\"l\">consumer</th>"
+        } else {
+            ""
+        }
+    );
+    let mut order = commodity_order(summary);
+    for r in &a.rows {
+        if !order.contains(&r.commodity.as_str()) {
+            order.push(&r.commodity);
+        }
+    }
+    for k in order {
+        let rows: Vec<&AttributionRow> = consumers
+            .iter()
+            .filter_map(|s| a.rows.iter().find(|r| r.commodity == k && r.consumer == *s))
+            .collect();
+        for (i, r) in rows.iter().enumerate() {
+            let _ = write!(h, "<tr{}>", if i == 0 { " class=\"first\"" } else { "" });
+            if i == 0 {
+                let _ = write!(
+                    h,
+                    "<td class=\"l\" rowspan=\"{}\">{}</td>",
+                    rows.len(),
+                    escape(commodity_name(summary, k))
+                );
+            }
+            if many {
+                let _ = write!(h, "<td class=\"l\">{}</td>", escape(&r.consumer));
+            }
+            let _ = writeln!(h, "{}</tr>", attribution_cells(r));
+        }
+    }
+    let _ = writeln!(h, "</tbody>\n</table>");
+}
+
+/// One cause: its name and its shares of the mean and of the tail.
+pub fn part_cell(p: &Part, r: &AttributionRow) -> String {
+    format!(
+        "<span class=\"n\">{}</span> {} / {}",
+        escape(&p.name),
+        share(p.mean, r.mean),
+        share(p.tail, r.tail_total)
+    )
+}
+
+/// The cells of one attribution row after the commodity (and consumer)
+/// columns: totals, every kind, the top sources and countries.
+pub fn attribution_cells(r: &AttributionRow) -> String {
+    let list = |parts: &[Part], top: usize| -> String {
+        if parts.is_empty() {
+            return "-".into();
+        }
+        let mut items: Vec<String> = parts.iter().take(top).map(|p| part_cell(p, r)).collect();
+        if parts.len() > top {
+            items.push(format!(
+                "<span class=\"note\">+{} more</span>",
+                parts.len() - top
+            ));
+        }
+        items.join("<br>")
+    };
+    format!(
+        "<td>{}</td><td>{}</td><td class=\"parts\">{}</td><td class=\"parts\">{}</td><td class=\"parts\">{}</td>",
+        pct(r.mean),
+        pct(r.tail_total),
+        list(&r.by_kind, usize::MAX),
+        list(&r.by_source, TOP_PARTS),
+        list(&r.by_country, TOP_PARTS)
+    )
 }
 
 /// Display name of a commodity (from the concentration data), else its id.
