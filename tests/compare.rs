@@ -238,22 +238,24 @@ fn paired_intervals_are_narrower_than_independent_ones() {
         .iter()
         .position(|c| c.id == "rare_earths")
         .unwrap();
-    let eu = 0; // first consumer
+    let world = crmsim::report::series_ids(&base).len() - 1;
     let row = paired
         .comparison
         .unwrap()
         .rows
         .into_iter()
-        .find(|r| r.commodity == "rare_earths" && r.consumer == "EU")
+        .find(|r| r.commodity == "rare_earths" && r.consumer == "world")
         .unwrap();
     let paired_half = (row.mean_reduction_ci[1] - row.mean_reduction_ci[0]) / 2.0;
-    let (mb, ms) = (&b[0].metrics[k][eu], &s[0].metrics[k][eu]);
+    let (mb, ms) = (&b[0].metrics[k][world], &s[0].metrics[k][world]);
     let independent_half = compare::Z95 * (mb.mean_se.powi(2) + ms.mean_se.powi(2)).sqrt();
     eprintln!(
-        "rare earths, EU, {n} trials: paired 95% half-width {paired_half:.6}, independent {independent_half:.6} (ratio {:.2})",
+        "rare earths, world, {n} trials: paired 95% half-width {paired_half:.6}, independent {independent_half:.6} (ratio {:.2})",
         independent_half / paired_half
     );
-    assert!(paired_half < independent_half);
+    // the stockpile changes the world figure little while both runs vary a
+    // lot: pairing removes the common variation
+    assert!(paired_half * 3.0 < independent_half);
 }
 
 fn crmsim() -> Command {
