@@ -67,7 +67,8 @@ impl Cell {
             return;
         }
         let mixed = (self.count | o.count) & MIXED != 0 || self.first != o.first;
-        self.count = (self.count & !MIXED) + (o.count & !MIXED) | if mixed { MIXED } else { 0 };
+        let count = (self.count & !MIXED) + (o.count & !MIXED);
+        self.count = if mixed { count | MIXED } else { count };
         // keep the bits independent of merge order
         self.first = self.first.min(o.first);
     }

@@ -19,8 +19,9 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
-use super::Ctx;
+use super::concentration::{self, share_axis};
 use super::style::*;
+use super::{Ctx, order_in};
 use crate::compare::{AttributionRow, Part};
 use crate::model::{Kind, ROW, WORLD};
 
@@ -97,13 +98,7 @@ fn rows<'a>(ctx: &'a Ctx) -> Vec<&'a AttributionRow> {
         return Vec::new();
     };
     let mut v: Vec<&AttributionRow> = a.rows.iter().filter(|r| r.consumer == WORLD).collect();
-    let pos = |id: &str| {
-        ctx.commodities
-            .iter()
-            .position(|s| s == id)
-            .unwrap_or(usize::MAX)
-    };
-    v.sort_by_key(|r| pos(&r.commodity));
+    v.sort_by_key(|r| order_in(&ctx.commodities, &r.commodity));
     v
 }
 
@@ -175,29 +170,12 @@ fn total_of(parts: &[Part], r: &AttributionRow, m: usize) -> f64 {
 /// seven largest total capacity shares across stages (falls back to the
 /// attribution's own ranking without concentration data).
 fn country_colors(ctx: &Ctx) -> Vec<(String, RGBColor)> {
-    let conc = ctx.fd.map(|fd| fd.concentration.as_slice()).unwrap_or(&[]);
-    let order: Vec<String> = if conc.is_empty() {
-        ranked(ctx, Split::Country)
-            .into_iter()
-            .filter(|c| c != ROW)
-            .collect()
-    } else {
-        let mut total: Vec<(String, f64)> = Vec::new();
-        for r in conc {
-            for p in &r.producers {
-                let s = finite(p.share).unwrap_or(0.0).max(0.0);
-                match total.iter_mut().find(|t| t.0 == p.country) {
-                    Some(t) => t.1 += s,
-                    None => total.push((p.country.clone(), s)),
-                }
-            }
-        }
-        let mut idx: Vec<usize> = (0..total.len()).collect();
-        idx.sort_by(|&a, &b| total[b].1.total_cmp(&total[a].1).then(a.cmp(&b)));
-        idx.into_iter().map(|i| total[i].0.clone()).collect()
-    };
-    order
+    if concentration::available(ctx) {
+        return concentration::country_colors(ctx);
+    }
+    ranked(ctx, Split::Country)
         .into_iter()
+        .filter(|c| c != ROW)
         .take(PALETTE.len())
         .enumerate()
         .map(|(i, c)| (c, PALETTE[i]))
@@ -376,32 +354,7 @@ where
 
     // Grid lines and the share axis.
     let px = |share: f64| bx + (share.clamp(0.0, 1.0) * BAR_W as f64).round() as i32;
-    let axis_y = y0 + rows_h + 4;
-    for t in 0..=4 {
-        let s = t as f64 / 4.0;
-        body.draw(&PathElement::new(
-            vec![(px(s), y0 - 2), (px(s), axis_y)],
-            if t == 0 || t == 4 {
-                GRID_BOLD
-            } else {
-                GRID_LIGHT
-            }
-            .stroke_width(1),
-        ))?;
-        body.draw(&PathElement::new(
-            vec![(px(s), axis_y), (px(s), axis_y + 5)],
-            MUTED.stroke_width(1),
-        ))?;
-        body.draw(&Text::new(
-            format!("{}%", t * 25),
-            (px(s), axis_y + 8),
-            anchored(font(TICK), HPos::Center, VPos::Top),
-        ))?;
-    }
-    body.draw(&PathElement::new(
-        vec![(bx, axis_y), (bx + BAR_W, axis_y)],
-        MUTED.stroke_width(1),
-    ))?;
+    share_axis(&body, px, y0, y0 + rows_h + 4)?;
 
     for (i, r) in rs.iter().enumerate() {
         let gy = y0 + i as i32 * group + GROUP_GAP / 2;

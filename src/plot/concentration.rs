@@ -49,7 +49,7 @@ pub fn available(ctx: &Ctx) -> bool {
 }
 
 /// Countries with their own colour: the largest total shares across stages.
-fn country_colors(ctx: &Ctx) -> Vec<(String, RGBColor)> {
+pub(super) fn country_colors(ctx: &Ctx) -> Vec<(String, RGBColor)> {
     let mut total: Vec<(String, f64)> = Vec::new();
     for r in rows(ctx) {
         for p in &r.producers {
@@ -177,6 +177,46 @@ pub fn size(ctx: &Ctx) -> (u32, u32) {
     (w, h)
 }
 
+/// Vertical grid lines at 0, 25, 50, 75 and 100% of a share bar from `y0`
+/// down to `axis_y`, and there the share axis with its ticks and labels;
+/// `px` maps a share to its x pixel.
+pub(super) fn share_axis<DB: DrawingBackend>(
+    body: &DrawingArea<DB, Shift>,
+    px: impl Fn(f64) -> i32,
+    y0: i32,
+    axis_y: i32,
+) -> FigResult
+where
+    DB::ErrorType: 'static,
+{
+    for t in 0..=4 {
+        let s = t as f64 / 4.0;
+        body.draw(&PathElement::new(
+            vec![(px(s), y0 - 2), (px(s), axis_y)],
+            if t == 0 || t == 4 {
+                GRID_BOLD
+            } else {
+                GRID_LIGHT
+            }
+            .stroke_width(1),
+        ))?;
+        body.draw(&PathElement::new(
+            vec![(px(s), axis_y), (px(s), axis_y + 5)],
+            MUTED.stroke_width(1),
+        ))?;
+        body.draw(&Text::new(
+            format!("{}%", t * 25),
+            (px(s), axis_y + 8),
+            anchored(font(TICK), HPos::Center, VPos::Top),
+        ))?;
+    }
+    body.draw(&PathElement::new(
+        vec![(px(0.0), axis_y), (px(1.0), axis_y)],
+        MUTED.stroke_width(1),
+    ))?;
+    Ok(())
+}
+
 pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, ctx: &Ctx) -> FigResult
 where
     DB::ErrorType: 'static,
@@ -208,32 +248,7 @@ where
 
     // Grid lines and the share axis.
     let px = |share: f64| bx + (share.clamp(0.0, 1.0) * BAR_W as f64).round() as i32;
-    let axis_y = y0 + rows_h + 4;
-    for t in 0..=4 {
-        let s = t as f64 / 4.0;
-        body.draw(&PathElement::new(
-            vec![(px(s), y0 - 2), (px(s), axis_y)],
-            if t == 0 || t == 4 {
-                GRID_BOLD
-            } else {
-                GRID_LIGHT
-            }
-            .stroke_width(1),
-        ))?;
-        body.draw(&PathElement::new(
-            vec![(px(s), axis_y), (px(s), axis_y + 5)],
-            MUTED.stroke_width(1),
-        ))?;
-        body.draw(&Text::new(
-            format!("{}%", t * 25),
-            (px(s), axis_y + 8),
-            anchored(font(TICK), HPos::Center, VPos::Top),
-        ))?;
-    }
-    body.draw(&PathElement::new(
-        vec![(bx, axis_y), (bx + BAR_W, axis_y)],
-        MUTED.stroke_width(1),
-    ))?;
+    share_axis(&body, px, y0, y0 + rows_h + 4)?;
 
     for (i, r) in rs.iter().enumerate() {
         let y = y0 + ys[i];

@@ -165,29 +165,17 @@ where
     let pad = ((y1 - y0) * 0.08).max(1e-5);
     y0 = (y0 - pad).max(0.0);
     y1 += pad;
-    let (w, _) = area.dim_in_pixel();
     let span = y1 - y0;
-    let mut chart = ChartBuilder::on(area)
-        .margin(8)
+    let mut chart = panel_chart(area, title)
         .margin_right(22)
-        .caption(panel_title(title, w), bold(PANEL_TITLE))
-        .x_label_area_size(X_AREA)
-        .y_label_area_size(Y_AREA)
         .build_cartesian_2d((x0..x1).log_scale(), y0..y1)?;
-    chart
-        .configure_mesh()
+    mesh_look(&mut chart.configure_mesh())
         .x_labels(20)
         .y_labels(5)
         .x_label_formatter(&|x| trials_label(*x))
         .y_label_formatter(&|y| pct_tick(*y, span))
         .x_desc("trials (log scale)")
         .y_desc("% of demand")
-        .label_style(font(TICK))
-        .axis_desc_style(font(AXIS_DESC))
-        .bold_line_style(GRID_BOLD)
-        .light_line_style(GRID_LIGHT)
-        .max_light_lines(1)
-        .axis_style(MUTED)
         .draw()?;
     if pts.is_empty() {
         note(&chart.plotting_area().strip_coord_spec(), "no data")?;

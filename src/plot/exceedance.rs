@@ -2,11 +2,13 @@
 //! against x on a log probability axis, one line per consumer and the world;
 //! the right axis gives the return period `horizon_months / 12 / P` years.
 
+use plotters::chart::DualCoordChartContext;
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
-use super::Ctx;
 use super::style::*;
+use super::{Ctx, order_in};
 use crate::model::WORLD;
 use crate::report::figdata::ExceedanceCurve;
 
@@ -38,13 +40,7 @@ fn curves<'a>(ctx: &'a Ctx, commodity: &str) -> Vec<&'a ExceedanceCurve> {
         .iter()
         .filter(|c| c.strategy == ctx.strategy && c.commodity == commodity)
         .collect();
-    let pos = |id: &str| {
-        ctx.series
-            .iter()
-            .position(|s| s == id)
-            .unwrap_or(usize::MAX)
-    };
-    v.sort_by_key(|c| pos(&c.consumer));
+    v.sort_by_key(|c| order_in(&ctx.series, &c.consumer));
     v
 }
 
@@ -98,34 +94,23 @@ fn legend(ctx: &Ctx) -> Legend {
     }
 }
 
-fn frame<'a>(ctx: &Ctx, legend: &'a Legend) -> Frame<'a> {
-    Frame {
-        title: title(ctx),
-        subtitle: ctx.subtitle(),
-        legend: Some(legend),
-        source: ctx.source_line(),
-    }
-}
-
 pub fn size(ctx: &Ctx) -> (u32, u32) {
-    let n = commodities(ctx).len().max(1);
-    let cols = grid_cols(n);
-    let rows = n.div_ceil(cols) as u32;
-    let w = cols as u32 * PANEL_W + 2 * MARGIN as u32;
     let legend = legend(ctx);
-    let h = frame(ctx, &legend).header_height(w) + rows * PANEL_H + FOOTER_H;
-    (w, h)
+    grid_size(
+        commodities(ctx).len(),
+        &ctx.frame(title(ctx), Some(&legend)),
+    )
 }
 
 /// Lower end of the probability axis: a little below the smallest positive
-/// probability of the figure.
-fn y_floor(ctx: &Ctx) -> f64 {
+/// probability of the curves that `keep` picks.
+pub(super) fn y_floor(ctx: &Ctx, keep: impl Fn(&ExceedanceCurve) -> bool) -> f64 {
     let min = ctx
         .fd
         .map(|fd| {
             fd.exceedance
                 .iter()
-                .filter(|c| c.strategy == ctx.strategy)
+                .filter(|c| keep(c))
                 .flat_map(|c| c.points.iter())
                 .map(|p| p[1])
                 .filter(|p| p.is_finite() && *p > 0.0)
@@ -133,6 +118,21 @@ fn y_floor(ctx: &Ctx) -> f64 {
         })
         .unwrap_or(0.1);
     (min / 1.5).clamp(1e-9, 0.1)
+}
+
+/// Upper end of the shortfall axis for curves reaching `last_x`.
+pub(super) fn x_max(last_x: f64) -> f64 {
+    let xmax = nice_ceil((last_x * 1.1).max(1e-3));
+    if last_x <= 1.0 { xmax.min(1.0) } else { xmax }
+}
+
+/// The points of a curve drawn on axes from `floor` and up to `xmax`.
+pub(super) fn points(c: &ExceedanceCurve, floor: f64, xmax: f64) -> Vec<(f64, f64)> {
+    c.points
+        .iter()
+        .filter(|p| p[0].is_finite() && p[1].is_finite() && p[1] > 0.0 && p[0] <= xmax)
+        .map(|p| (p[0].max(0.0), p[1].clamp(floor, 1.0)))
+        .collect()
 }
 
 /// Probability tick label as a percentage.
@@ -166,24 +166,67 @@ fn return_period(p: f64, months: usize) -> String {
     }
 }
 
+/// A panel's chart: shortfall x against P(shortfall > x) (log scale), and
+/// the same P on the right axis as a return period.
+pub(super) type ProbChart<'a, DB> = DualCoordChartContext<
+    'a,
+    DB,
+    Cartesian2d<RangedCoordf64, LogCoord<f64>>,
+    Cartesian2d<RangedCoordf64, LogCoord<f64>>,
+>;
+
+/// The axes and mesh of the panel of `commodity`: `what` ("shortfall") x
+/// from 0 to `xmax`, P from `floor` to 1, return periods on the right.
+pub(super) fn axes<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    ctx: &Ctx,
+    commodity: &str,
+    what: &str,
+    floor: f64,
+    xmax: f64,
+) -> Result<ProbChart<'a, DB>, Box<dyn std::error::Error>>
+where
+    DB::ErrorType: 'static,
+{
+    let months = ctx.summary.horizon_months;
+    let decades = (-floor.log10()).floor().max(1.0) as usize;
+    let mut chart = panel_chart(area, ctx.name(commodity))
+        .margin_left(14)
+        .right_y_label_area_size(RIGHT_AREA)
+        .build_cartesian_2d(0f64..xmax, (floor..1f64).log_scale())?
+        .set_secondary_coord(0f64..xmax, (floor..1f64).log_scale());
+    mesh_look(&mut chart.configure_mesh())
+        .x_labels(6)
+        .y_labels(decades + 1)
+        .x_label_formatter(&|x| pct_tick(*x, xmax))
+        .y_label_formatter(&|p| prob_label(*p))
+        .x_desc(format!("{what} x (% of {months}-month demand)"))
+        .y_desc("P(shortfall > x)")
+        .draw()?;
+    chart
+        .configure_secondary_axes()
+        .y_labels(decades + 1)
+        .y_label_formatter(&|p| return_period(*p, months))
+        .y_desc("return period (years)")
+        .label_style(font(TICK))
+        .axis_desc_style(font(AXIS_DESC))
+        .axis_style(MUTED)
+        .draw()?;
+    Ok(chart)
+}
+
 pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, ctx: &Ctx) -> FigResult
 where
     DB::ErrorType: 'static,
 {
     let legend = legend(ctx);
-    let body = frame(ctx, &legend).draw(root)?;
-    let body = body.margin(0, 0, MARGIN, MARGIN);
-    let comms = commodities(ctx);
-    let floor = y_floor(ctx);
+    let frame = ctx.frame(title(ctx), Some(&legend));
+    let floor = y_floor(ctx, |c| c.strategy == ctx.strategy);
     let ids = series_ids(ctx);
     let colors = series_colors(&ids);
-    for (cell, k) in grid(&body, comms.len(), grid_cols(comms.len()))
-        .iter()
-        .zip(&comms)
-    {
-        panel(cell, ctx, k, floor, &ids, &colors)?;
-    }
-    Ok(())
+    draw_grid(root, &frame, &commodities(ctx), |cell, k| {
+        panel(cell, ctx, k, floor, &ids, &colors)
+    })
 }
 
 fn panel<DB: DrawingBackend>(
@@ -208,48 +251,8 @@ where
         || cs
             .iter()
             .any(|c| c.points.iter().any(|p| p[1].is_finite() && p[1] > 0.0));
-    let mut xmax = nice_ceil((last_x * 1.1).max(1e-3));
-    if last_x <= 1.0 {
-        xmax = xmax.min(1.0);
-    }
-    let (w, _) = area.dim_in_pixel();
-    let months = ctx.summary.horizon_months;
-    let decades = (-floor.log10()).floor().max(1.0) as usize;
-    let mut chart = ChartBuilder::on(area)
-        .margin(8)
-        .margin_left(14)
-        .margin_right(18)
-        .caption(panel_title(ctx.name(commodity), w), bold(PANEL_TITLE))
-        .x_label_area_size(X_AREA)
-        .y_label_area_size(Y_AREA)
-        .right_y_label_area_size(RIGHT_AREA)
-        .build_cartesian_2d(0f64..xmax, (floor..1f64).log_scale())?
-        .set_secondary_coord(0f64..xmax, (floor..1f64).log_scale());
-    let x_desc = format!("shortfall x (% of {}-month demand)", months);
-    chart
-        .configure_mesh()
-        .x_labels(6)
-        .y_labels(decades + 1)
-        .x_label_formatter(&|x| pct_tick(*x, xmax))
-        .y_label_formatter(&|p| prob_label(*p))
-        .x_desc(x_desc)
-        .y_desc("P(shortfall > x)")
-        .label_style(font(TICK))
-        .axis_desc_style(font(AXIS_DESC))
-        .bold_line_style(GRID_BOLD)
-        .light_line_style(GRID_LIGHT)
-        .max_light_lines(1)
-        .axis_style(MUTED)
-        .draw()?;
-    chart
-        .configure_secondary_axes()
-        .y_labels(decades + 1)
-        .y_label_formatter(&|p| return_period(*p, months))
-        .y_desc("return period (years)")
-        .label_style(font(TICK))
-        .axis_desc_style(font(AXIS_DESC))
-        .axis_style(MUTED)
-        .draw()?;
+    let xmax = x_max(last_x);
+    let mut chart = axes(area, ctx, commodity, "shortfall", floor, xmax)?;
     if !any {
         let plot = chart.plotting_area().strip_coord_spec();
         note(&plot, "no shortfall in any trial")?;
@@ -264,14 +267,11 @@ where
         let Some(c) = cs.iter().find(|c| c.consumer == ids[i]) else {
             continue;
         };
-        let pts: Vec<(f64, f64)> = c
-            .points
-            .iter()
-            .filter(|p| p[0].is_finite() && p[1].is_finite() && p[1] > 0.0 && p[0] <= xmax)
-            .map(|p| (p[0].max(0.0), p[1].clamp(floor, 1.0)))
-            .collect();
         let width = if ids[i] == WORLD { 3 } else { 2 };
-        chart.draw_series(LineSeries::new(pts, colors[i].stroke_width(width)))?;
+        chart.draw_series(LineSeries::new(
+            points(c, floor, xmax),
+            colors[i].stroke_width(width),
+        ))?;
     }
     Ok(())
 }
@@ -289,5 +289,6 @@ mod tests {
         assert_eq!(return_period(1.0, 12), "1 yr");
         assert_eq!(return_period(0.0001, 12), "10,000 yr");
         assert_eq!(return_period(1.0, 6), "0.5 yr");
+        assert_eq!(return_period(0.001, 12), "1,000 yr");
     }
 }

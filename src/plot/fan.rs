@@ -5,8 +5,8 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::Ctx;
 use super::style::*;
+use super::{Ctx, order_in};
 use crate::report::figdata::MonthlyBands;
 
 const OUTER: RGBColor = OI_SKY_BLUE;
@@ -35,13 +35,7 @@ fn bands<'a>(ctx: &'a Ctx) -> Vec<&'a MonthlyBands> {
         .iter()
         .filter(|m| m.strategy == ctx.strategy)
         .collect();
-    let pos = |id: &str| {
-        ctx.commodities
-            .iter()
-            .position(|s| s == id)
-            .unwrap_or(usize::MAX)
-    };
-    v.sort_by_key(|m| pos(&m.commodity));
+    v.sort_by_key(|m| order_in(&ctx.commodities, &m.commodity));
     v
 }
 
@@ -59,23 +53,9 @@ fn legend() -> Legend {
     }
 }
 
-fn frame<'a>(ctx: &Ctx, legend: &'a Legend) -> Frame<'a> {
-    Frame {
-        title: title(ctx),
-        subtitle: ctx.subtitle(),
-        legend: Some(legend),
-        source: ctx.source_line(),
-    }
-}
-
 pub fn size(ctx: &Ctx) -> (u32, u32) {
-    let n = bands(ctx).len().max(1);
-    let cols = grid_cols(n);
-    let rows = n.div_ceil(cols) as u32;
-    let w = cols as u32 * PANEL_W + 2 * MARGIN as u32;
     let legend = legend();
-    let h = frame(ctx, &legend).header_height(w) + rows * PANEL_H + FOOTER_H;
-    (w, h)
+    grid_size(bands(ctx).len(), &ctx.frame(title(ctx), Some(&legend)))
 }
 
 pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, ctx: &Ctx) -> FigResult
@@ -83,13 +63,8 @@ where
     DB::ErrorType: 'static,
 {
     let legend = legend();
-    let body = frame(ctx, &legend).draw(root)?;
-    let body = body.margin(0, 0, MARGIN, MARGIN);
-    let bs = bands(ctx);
-    for (cell, b) in grid(&body, bs.len(), grid_cols(bs.len())).iter().zip(&bs) {
-        panel(cell, ctx, b)?;
-    }
-    Ok(())
+    let frame = ctx.frame(title(ctx), Some(&legend));
+    draw_grid(root, &frame, &bands(ctx), |cell, b| panel(cell, ctx, b))
 }
 
 fn clean(v: &[f64]) -> Vec<f64> {
@@ -115,17 +90,10 @@ where
         .fold(0.0f64, |a, &b| a.max(b));
     let ymax = nice_ceil((top * 1.05).max(1e-3));
     let months = n.max(1) as f64;
-    let (w, _) = area.dim_in_pixel();
-    let mut chart = ChartBuilder::on(area)
-        .margin(8)
-        .margin_right(18)
-        .caption(panel_title(ctx.name(&b.commodity), w), bold(PANEL_TITLE))
-        .x_label_area_size(X_AREA)
-        .y_label_area_size(Y_AREA)
+    let mut chart = panel_chart(area, ctx.name(&b.commodity))
         .build_cartesian_2d(0.5f64..months + 0.5, 0f64..ymax)?;
     let xl = (n.clamp(1, 12)) + 1;
-    chart
-        .configure_mesh()
+    mesh_look(&mut chart.configure_mesh())
         .x_labels(xl)
         .y_labels(6)
         .x_label_formatter(&|x| {
@@ -138,12 +106,6 @@ where
         .y_label_formatter(&|y| pct_tick(*y, ymax))
         .x_desc("month of the horizon")
         .y_desc("world shortfall (% of monthly demand)")
-        .label_style(font(TICK))
-        .axis_desc_style(font(AXIS_DESC))
-        .bold_line_style(GRID_BOLD)
-        .light_line_style(GRID_LIGHT)
-        .max_light_lines(1)
-        .axis_style(MUTED)
         .draw()?;
     if n == 0 {
         note(&chart.plotting_area().strip_coord_spec(), "no monthly data")?;

@@ -175,8 +175,7 @@ where
         .x_label_area_size(X_AREA + 8)
         .y_label_area_size(Y_AREA + 8)
         .build_cartesian_2d(xmin..xmax, ymin..ymax)?;
-    chart
-        .configure_mesh()
+    mesh_look(&mut chart.configure_mesh())
         .x_labels(8)
         .y_labels(8)
         .x_label_formatter(&|x| number(*x, xd))
@@ -186,12 +185,6 @@ where
             "world cvar95 reduction, average over commodities (pp of {}-month demand)",
             ctx.summary.horizon_months
         ))
-        .label_style(font(TICK))
-        .axis_desc_style(font(AXIS_DESC))
-        .bold_line_style(GRID_BOLD)
-        .light_line_style(GRID_LIGHT)
-        .max_light_lines(1)
-        .axis_style(MUTED)
         .draw()?;
     if ymin < 0.0 {
         chart.draw_series(LineSeries::new(

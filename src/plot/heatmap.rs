@@ -95,15 +95,6 @@ fn labels(ctx: &Ctx) -> (u32, Vec<Vec<String>>) {
     (w, wrapped)
 }
 
-fn frame(ctx: &Ctx) -> Frame<'static> {
-    Frame {
-        title: title(ctx),
-        subtitle: ctx.subtitle(),
-        legend: None,
-        source: ctx.source_line(),
-    }
-}
-
 fn has_group_gap(ctx: &Ctx, j: usize) -> bool {
     j > 0 && ctx.series[j] == WORLD
 }
@@ -119,7 +110,11 @@ pub fn size(ctx: &Ctx) -> (u32, u32) {
     let w = (MARGIN * 2 + lw as i32 + 14 + cols * CELL_W + gap + BAR_GAP + BAR_W + BAR_LABELS)
         .max(960) as u32;
     let rows = ctx.commodities.len() as i32;
-    let h = frame(ctx).header_height(w) as i32 + HEAD_H + rows * CELL_H + 16 + FOOTER_H as i32;
+    let h = ctx.frame(title(ctx), None).header_height(w) as i32
+        + HEAD_H
+        + rows * CELL_H
+        + 16
+        + FOOTER_H as i32;
     (w, h as u32)
 }
 
@@ -127,7 +122,7 @@ pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, ctx: &Ctx) -> Fig
 where
     DB::ErrorType: 'static,
 {
-    let body = frame(ctx).draw(root)?;
+    let body = ctx.frame(title(ctx), None).draw(root)?;
     let (lw, wrapped) = labels(ctx);
     let rows = rows(ctx);
     let smax = scale_max(ctx);

@@ -7,8 +7,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
-use super::Ctx;
 use super::style::*;
+use super::{Ctx, order_in};
 use crate::report::figdata::Histogram;
 
 const MEAN_COLOR: RGBColor = OI_BLUE;
@@ -39,13 +39,7 @@ fn hists<'a>(ctx: &'a Ctx) -> Vec<&'a Histogram> {
         .iter()
         .filter(|h| h.strategy == ctx.strategy)
         .collect();
-    let pos = |id: &str| {
-        ctx.commodities
-            .iter()
-            .position(|s| s == id)
-            .unwrap_or(usize::MAX)
-    };
-    v.sort_by_key(|h| pos(&h.commodity));
+    v.sort_by_key(|h| order_in(&ctx.commodities, &h.commodity));
     v
 }
 
@@ -70,23 +64,9 @@ fn legend() -> Legend {
     }
 }
 
-fn frame<'a>(ctx: &Ctx, legend: &'a Legend) -> Frame<'a> {
-    Frame {
-        title: title(ctx),
-        subtitle: ctx.subtitle(),
-        legend: Some(legend),
-        source: ctx.source_line(),
-    }
-}
-
 pub fn size(ctx: &Ctx) -> (u32, u32) {
-    let n = hists(ctx).len().max(1);
-    let cols = grid_cols(n);
-    let rows = n.div_ceil(cols) as u32;
-    let w = cols as u32 * PANEL_W + 2 * MARGIN as u32;
     let legend = legend();
-    let h = frame(ctx, &legend).header_height(w) + rows * PANEL_H + FOOTER_H;
-    (w, h)
+    grid_size(hists(ctx).len(), &ctx.frame(title(ctx), Some(&legend)))
 }
 
 pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, ctx: &Ctx) -> FigResult
@@ -94,13 +74,8 @@ where
     DB::ErrorType: 'static,
 {
     let legend = legend();
-    let body = frame(ctx, &legend).draw(root)?;
-    let body = body.margin(0, 0, MARGIN, MARGIN);
-    let hs = hists(ctx);
-    for (cell, h) in grid(&body, hs.len(), grid_cols(hs.len())).iter().zip(&hs) {
-        panel(cell, ctx, h)?;
-    }
-    Ok(())
+    let frame = ctx.frame(title(ctx), Some(&legend));
+    draw_grid(root, &frame, &hists(ctx), |cell, h| panel(cell, ctx, h))
 }
 
 fn panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, ctx: &Ctx, h: &Histogram) -> FigResult
@@ -128,18 +103,11 @@ where
     let cmax = bins.iter().map(|b| b.2).max().unwrap_or(0);
     // Headroom for the two-line note in the top right corner.
     let ymax = ((cmax as f64) * 1.4).max(1.0);
-    let (w, _) = area.dim_in_pixel();
     let months = ctx.summary.horizon_months;
-    let mut chart = ChartBuilder::on(area)
-        .margin(8)
-        .margin_right(18)
-        .caption(panel_title(ctx.name(&h.commodity), w), bold(PANEL_TITLE))
-        .x_label_area_size(X_AREA)
-        .y_label_area_size(Y_AREA)
-        .build_cartesian_2d(0f64..xmax, 0f64..ymax)?;
+    let mut chart =
+        panel_chart(area, ctx.name(&h.commodity)).build_cartesian_2d(0f64..xmax, 0f64..ymax)?;
     let x_desc = format!("world shortfall (% of {months}-month demand)");
-    chart
-        .configure_mesh()
+    mesh_look(&mut chart.configure_mesh())
         .x_labels(6)
         .y_labels(6)
         .x_label_formatter(&|x| pct_tick(*x, xmax))
@@ -152,12 +120,6 @@ where
         })
         .x_desc(x_desc)
         .y_desc("trials")
-        .label_style(font(TICK))
-        .axis_desc_style(font(AXIS_DESC))
-        .bold_line_style(GRID_BOLD)
-        .light_line_style(GRID_LIGHT)
-        .max_light_lines(1)
-        .axis_style(MUTED)
         .draw()?;
     chart.draw_series(
         bins.iter()

@@ -47,7 +47,7 @@ use rayon::prelude::*;
 use crate::error::{Error, InputErrors};
 use crate::report::figdata::FigureData;
 use crate::report::{self, Summary};
-use style::FigResult;
+use style::{FigResult, Frame, Legend};
 
 /// Which image files to write. `report.html` always embeds the SVG.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -333,6 +333,17 @@ impl<'a> Ctx<'a> {
         v
     }
 
+    /// The usual frame of a figure: `title`, the [`subtitle`](Self::subtitle)
+    /// lines, `legend` and the source line.
+    pub fn frame<'l>(&self, title: String, legend: Option<&'l Legend>) -> Frame<'l> {
+        Frame {
+            title,
+            subtitle: self.subtitle(),
+            legend,
+            source: self.source_line(),
+        }
+    }
+
     /// " - strategy X" for titles of strategies after the first.
     pub fn title_suffix(&self) -> String {
         if self.primary {
@@ -387,6 +398,11 @@ pub fn strategies(summary: &Summary) -> Vec<String> {
         }
     }
     v
+}
+
+/// Place of `id` in `ids` (after all of them when absent): a sort key.
+fn order_in(ids: &[String], id: &str) -> usize {
+    ids.iter().position(|s| s == id).unwrap_or(usize::MAX)
 }
 
 /// A file-name-safe form of a strategy id.

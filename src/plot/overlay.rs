@@ -8,6 +8,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
+use super::exceedance::{self, axes, points, x_max};
 use super::style::*;
 use super::{Compared, Ctx};
 use crate::model::WORLD;
@@ -87,13 +88,8 @@ fn frame<'a>(ctx: &Ctx, legend: &'a Legend) -> Frame<'a> {
 }
 
 pub fn size(ctx: &Ctx) -> (u32, u32) {
-    let n = commodities(ctx).len().max(1);
-    let cols = grid_cols(n);
-    let rows = n.div_ceil(cols) as u32;
-    let w = cols as u32 * PANEL_W + 2 * MARGIN as u32;
     let legend = legend(ctx);
-    let h = frame(ctx, &legend).header_height(w) + rows * PANEL_H + FOOTER_H;
-    (w, h)
+    grid_size(commodities(ctx).len(), &frame(ctx, &legend))
 }
 
 /// Lower end of the probability axis: a little below the smallest positive
@@ -102,50 +98,9 @@ fn y_floor(ctx: &Ctx) -> f64 {
     let ids: Vec<&str> = std::iter::once(ctx.strategy.as_str())
         .chain(drawn(ctx).iter().map(|s| s.id))
         .collect();
-    let min = ctx
-        .fd
-        .map(|fd| {
-            fd.exceedance
-                .iter()
-                .filter(|c| c.consumer == WORLD && ids.contains(&c.strategy.as_str()))
-                .flat_map(|c| c.points.iter())
-                .map(|p| p[1])
-                .filter(|p| p.is_finite() && *p > 0.0)
-                .fold(1.0f64, f64::min)
-        })
-        .unwrap_or(0.1);
-    (min / 1.5).clamp(1e-9, 0.1)
-}
-
-/// Probability tick label as a percentage (as in figure 1).
-fn prob_label(p: f64) -> String {
-    if p.is_nan() || p <= 0.0 {
-        return String::new();
-    }
-    let e = p.log10().round();
-    if (p.log10() - e).abs() > 0.01 {
-        return format!("{:.2}%", p * 100.0);
-    }
-    let e = e as i32 + 2;
-    if e >= 0 {
-        format!("{}%", 10u64.pow(e as u32))
-    } else {
-        format!("{:.*}%", (-e) as usize, 10f64.powi(e))
-    }
-}
-
-/// Return-period tick label for probability `p` per horizon of `months`.
-fn return_period(p: f64, months: usize) -> String {
-    if p.is_nan() || p <= 0.0 {
-        return String::new();
-    }
-    let t = months as f64 / 12.0 / p;
-    if t < 9.95 {
-        let s = format!("{t:.1}");
-        format!("{} yr", s.trim_end_matches('0').trim_end_matches('.'))
-    } else {
-        format!("{} yr", thousands(t.round() as u64))
-    }
+    exceedance::y_floor(ctx, |c| {
+        c.consumer == WORLD && ids.contains(&c.strategy.as_str())
+    })
 }
 
 pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, ctx: &Ctx) -> FigResult
@@ -153,26 +108,11 @@ where
     DB::ErrorType: 'static,
 {
     let legend = legend(ctx);
-    let body = frame(ctx, &legend).draw(root)?;
-    let body = body.margin(0, 0, MARGIN, MARGIN);
-    let comms = commodities(ctx);
     let floor = y_floor(ctx);
     let strategies = drawn(ctx);
-    for (cell, k) in grid(&body, comms.len(), grid_cols(comms.len()))
-        .iter()
-        .zip(&comms)
-    {
-        panel(cell, ctx, k, floor, &strategies)?;
-    }
-    Ok(())
-}
-
-fn points(c: &ExceedanceCurve, floor: f64, xmax: f64) -> Vec<(f64, f64)> {
-    c.points
-        .iter()
-        .filter(|p| p[0].is_finite() && p[1].is_finite() && p[1] > 0.0 && p[0] <= xmax)
-        .map(|p| (p[0].max(0.0), p[1].clamp(floor, 1.0)))
-        .collect()
+    draw_grid(root, &frame(ctx, &legend), &commodities(ctx), |cell, k| {
+        panel(cell, ctx, k, floor, &strategies)
+    })
 }
 
 fn panel<DB: DrawingBackend>(
@@ -201,47 +141,8 @@ where
             }
         }
     }
-    let mut xmax = nice_ceil((last_x * 1.1).max(1e-3));
-    if last_x <= 1.0 {
-        xmax = xmax.min(1.0);
-    }
-    let (w, _) = area.dim_in_pixel();
-    let months = ctx.summary.horizon_months;
-    let decades = (-floor.log10()).floor().max(1.0) as usize;
-    let mut chart = ChartBuilder::on(area)
-        .margin(8)
-        .margin_left(14)
-        .margin_right(18)
-        .caption(panel_title(ctx.name(commodity), w), bold(PANEL_TITLE))
-        .x_label_area_size(X_AREA)
-        .y_label_area_size(Y_AREA)
-        .right_y_label_area_size(RIGHT_AREA)
-        .build_cartesian_2d(0f64..xmax, (floor..1f64).log_scale())?
-        .set_secondary_coord(0f64..xmax, (floor..1f64).log_scale());
-    chart
-        .configure_mesh()
-        .x_labels(6)
-        .y_labels(decades + 1)
-        .x_label_formatter(&|x| pct_tick(*x, xmax))
-        .y_label_formatter(&|p| prob_label(*p))
-        .x_desc(format!("world shortfall x (% of {months}-month demand)"))
-        .y_desc("P(shortfall > x)")
-        .label_style(font(TICK))
-        .axis_desc_style(font(AXIS_DESC))
-        .bold_line_style(GRID_BOLD)
-        .light_line_style(GRID_LIGHT)
-        .max_light_lines(1)
-        .axis_style(MUTED)
-        .draw()?;
-    chart
-        .configure_secondary_axes()
-        .y_labels(decades + 1)
-        .y_label_formatter(&|p| return_period(*p, months))
-        .y_desc("return period (years)")
-        .label_style(font(TICK))
-        .axis_desc_style(font(AXIS_DESC))
-        .axis_style(MUTED)
-        .draw()?;
+    let xmax = x_max(last_x);
+    let mut chart = axes(area, ctx, commodity, "world shortfall", floor, xmax)?;
     if !any {
         let plot = chart.plotting_area().strip_coord_spec();
         note(&plot, "no shortfall in any trial")?;
@@ -280,15 +181,4 @@ where
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn labels() {
-        assert_eq!(prob_label(0.01), "1%");
-        assert_eq!(return_period(0.001, 12), "1,000 yr");
-    }
 }

@@ -1,10 +1,12 @@
 //! The one look of every figure: canvas sizes, the embedded font, text sizes,
 //! the colour-blind-safe Okabe–Ito palette (categories) and viridis
 //! (sequential), and small drawing helpers shared by the figure modules
-//! (figure frame, legends, wrapped text, number formats).
+//! (figure frame, legends, small-multiples grids and panels, wrapped text,
+//! number formats).
 
 use std::sync::OnceLock;
 
+use plotters::chart::MeshStyle;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -535,6 +537,39 @@ pub fn grid_cols(n: usize) -> usize {
     n.clamp(1, GRID_COLS)
 }
 
+/// Pixel size of a small-multiples figure of `n` panels (at least one)
+/// under `frame`.
+pub fn grid_size(n: usize, frame: &Frame) -> (u32, u32) {
+    let n = n.max(1);
+    let cols = grid_cols(n);
+    let rows = n.div_ceil(cols) as u32;
+    let w = cols as u32 * PANEL_W + 2 * MARGIN as u32;
+    let h = frame.header_height(w) + rows * PANEL_H + FOOTER_H;
+    (w, h)
+}
+
+/// Draws `frame` and, in a small-multiples grid over its body, one panel
+/// per item.
+pub fn draw_grid<DB: DrawingBackend, T>(
+    root: &DrawingArea<DB, Shift>,
+    frame: &Frame,
+    items: &[T],
+    mut panel: impl FnMut(&DrawingArea<DB, Shift>, &T) -> FigResult,
+) -> FigResult
+where
+    DB::ErrorType: 'static,
+{
+    let body = frame.draw(root)?;
+    let body = body.margin(0, 0, MARGIN, MARGIN);
+    for (cell, item) in grid(&body, items.len(), grid_cols(items.len()))
+        .iter()
+        .zip(items)
+    {
+        panel(cell, item)?;
+    }
+    Ok(())
+}
+
 /// Draws `text` centred in `area` (used for "no data" notes).
 pub fn note<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, text: &str) -> FigResult
 where
@@ -552,4 +587,34 @@ where
 /// Panel title: the commodity name, cut to fit.
 pub fn panel_title(name: &str, width: u32) -> String {
     ellipsize(name, width.saturating_sub(20), PANEL_TITLE, true)
+}
+
+/// The chart of a small-multiples panel titled `name`: the margins, title
+/// and label areas every panel has (a figure may set more on top).
+pub fn panel_chart<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    name: &str,
+) -> ChartBuilder<'a, 'static, DB> {
+    let (w, _) = area.dim_in_pixel();
+    let mut chart = ChartBuilder::on(area);
+    chart
+        .margin(8)
+        .margin_right(18)
+        .caption(panel_title(name, w), bold(PANEL_TITLE))
+        .x_label_area_size(X_AREA)
+        .y_label_area_size(Y_AREA);
+    chart
+}
+
+/// The look of every chart's mesh: tick and axis description fonts, grid
+/// lines, axis colour.
+pub fn mesh_look<'m, 'a, 'b, X: Ranged, Y: Ranged, DB: DrawingBackend>(
+    mesh: &'m mut MeshStyle<'a, 'b, X, Y, DB>,
+) -> &'m mut MeshStyle<'a, 'b, X, Y, DB> {
+    mesh.label_style(font(TICK))
+        .axis_desc_style(font(AXIS_DESC))
+        .bold_line_style(GRID_BOLD)
+        .light_line_style(GRID_LIGHT)
+        .max_light_lines(1)
+        .axis_style(MUTED)
 }
