@@ -226,17 +226,6 @@ impl Dist {
         })
     }
 
-    /// The smallest and largest values a draw can take (before clamping).
-    pub fn support(&self) -> (f64, f64) {
-        match self {
-            Dist::Fixed(v) => (*v, *v),
-            Dist::Uniform { min, width } => (*min, min + width),
-            Dist::ScaledBeta { offset, scale, .. } => (*offset, offset + scale),
-            Dist::Triangular(_) | Dist::Normal(_) => (f64::NEG_INFINITY, f64::INFINITY),
-            Dist::LogNormal(_) | Dist::Exponential(_) | Dist::Gamma(_) => (0.0, f64::INFINITY),
-        }
-    }
-
     /// One draw.
     #[inline]
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
