@@ -3,12 +3,14 @@
 
 use std::path::PathBuf;
 
-use assert_cmd::Command;
 use crmsim::compare::{self, Strategy};
 use crmsim::engine::Engine;
 use crmsim::model::Model;
 use crmsim::scenario::{self, Source};
 use crmsim::sim::{self, RunOptions};
+
+mod common;
+use common::crmsim;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -256,10 +258,6 @@ fn paired_intervals_are_narrower_than_independent_ones() {
     // the stockpile changes the world figure little while both runs vary a
     // lot: pairing removes the common variation
     assert!(paired_half * 3.0 < independent_half);
-}
-
-fn crmsim() -> Command {
-    Command::cargo_bin("crmsim").unwrap()
 }
 
 #[test]

@@ -6,18 +6,11 @@
 //! consumers in file order, then ROW, then world.
 
 use crmsim::engine::{Engine, Figures};
-use crmsim::model::Model;
-use crmsim::scenario;
+
+mod common;
+use common::compile;
 
 const TOL: f64 = 1e-12;
-
-fn compile(text: &str) -> Model {
-    let src = scenario::parse_bytes("case.toml", text.as_bytes()).expect("parses");
-    match Model::compile(&src.display, &src.scenario) {
-        Ok(m) => m,
-        Err(e) => panic!("{e}"),
-    }
-}
 
 /// Figures of commodity 0 in a trial with only scheduled events.
 fn figures(text: &str) -> Figures {

@@ -7,13 +7,8 @@ use crmsim::scenario;
 use crmsim::sim::{self, RunOptions};
 use proptest::prelude::*;
 
-fn compile(text: &str) -> Model {
-    let src = scenario::parse_bytes("case.toml", text.as_bytes()).expect("parses");
-    match Model::compile(&src.display, &src.scenario) {
-        Ok(m) => m,
-        Err(e) => panic!("{e}"),
-    }
-}
+mod common;
+use common::compile;
 
 /// One producer with all capacity, one consumer with all demand, one shock.
 fn one_shock(horizon: u32, rate: &str, extra: &str) -> String {

@@ -6,8 +6,10 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use assert_cmd::Command;
 use crmsim::report::Summary;
+
+mod common;
+use common::{crmsim, scratch};
 
 const STEMS: [&str; 9] = [
     "exceedance",
@@ -22,22 +24,11 @@ const STEMS: [&str; 9] = [
 ];
 const TRIALS: u64 = 2000;
 
-fn crmsim() -> Command {
-    Command::cargo_bin("crmsim").unwrap()
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("figures-{name}"));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 /// One run of the bundled baseline, shared by the tests.
 fn run_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let d = scratch("run");
+        let d = scratch_named("run");
         let out = crmsim()
             .args(["run", "--trials", &TRIALS.to_string(), "--out"])
             .arg(&d)
@@ -241,7 +232,7 @@ fn report_embeds_every_figure_and_the_summary_numbers() {
 #[test]
 fn plot_redraws_identical_files() {
     let d = run_dir();
-    let out = scratch("replot");
+    let out = scratch_named("replot");
     let stdout = crmsim()
         .arg("plot")
         .arg(d.join("summary.json"))
@@ -266,7 +257,7 @@ fn plot_redraws_identical_files() {
 
 #[test]
 fn plot_default_out_and_format_svg() {
-    let d = scratch("svg-only");
+    let d = scratch_named("svg-only");
     std::fs::copy(run_dir().join("summary.json"), d.join("summary.json")).unwrap();
     crmsim()
         .arg("plot")
@@ -286,7 +277,7 @@ fn plot_default_out_and_format_svg() {
 
 #[test]
 fn no_figures_writes_none() {
-    let d = scratch("nofig");
+    let d = scratch_named("nofig");
     let out = crmsim()
         .args(["run", "--trials", "500", "--no-figures", "--out"])
         .arg(&d)
@@ -307,7 +298,7 @@ fn no_figures_writes_none() {
 
 #[test]
 fn bad_summary_is_a_clean_error() {
-    let d = scratch("bad");
+    let d = scratch_named("bad");
     let cases: [(&str, &str); 3] = [
         ("garbage.json", "this is not json"),
         ("other.json", "{\"hello\": [1, 2, 3]}"),
@@ -338,4 +329,8 @@ fn bad_summary_is_a_clean_error() {
         .assert()
         .code(1);
     assert!(!d.join("figures").exists());
+}
+
+fn scratch_named(name: &str) -> PathBuf {
+    scratch(&format!("figures-{name}"))
 }

@@ -8,8 +8,12 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use assert_cmd::Command;
 use crmsim::report::Summary;
+
+use crmsim::report::table::tonnes;
+
+mod common;
+use common::{crmsim, scratch};
 
 const STRATEGY_STEMS: [&str; 3] = [
     "strategies-exceedance",
@@ -29,22 +33,11 @@ const STRATEGY_FILES: [&str; 4] = [
 ];
 const STRATEGY_IDS: [&str; 4] = ["eu-stockpile", "eu-recycling", "msp-surge", "diversify"];
 
-fn crmsim() -> Command {
-    Command::cargo_bin("crmsim").unwrap()
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("strategy-figures-{name}"));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 /// One `compare` of the four bundled strategies, shared by the tests.
 fn compare_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let d = scratch("compare");
+        let d = scratch_named("compare");
         let mut cmd = crmsim();
         cmd.arg("compare");
         for f in STRATEGY_FILES {
@@ -63,7 +56,7 @@ fn compare_dir() -> &'static Path {
 fn run_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let d = scratch("run");
+        let d = scratch_named("run");
         crmsim()
             .args(["run", "--trials", "500", "--quiet", "--out"])
             .arg(&d)
@@ -119,21 +112,6 @@ fn share(part: f64, total: f64) -> String {
     } else {
         "-".into()
     }
-}
-fn thousands(x: f64) -> String {
-    let s = format!("{x:.0}");
-    let (sign, digits) = s
-        .strip_prefix('-')
-        .map(|d| ("-", d))
-        .unwrap_or(("", s.as_str()));
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    format!("{sign}{out}")
 }
 
 #[test]
@@ -217,7 +195,7 @@ fn compare_draws_every_new_figure_with_title_labels_and_source() {
     }
     for st in &c.strategies {
         if let (Some(_), Some(t)) = (st.cost_per_year, st.world_tonnes_avoided) {
-            expect[2].1.push(format!("{} t avoided", thousands(t)));
+            expect[2].1.push(format!("{} t avoided", tonnes(t)));
         }
     }
     // Each attribution figure prints the world totals of summary.json.
@@ -291,13 +269,11 @@ fn report_has_strategy_and_attribution_sections_with_summary_numbers() {
     for st in &c.strategies {
         let row = format!(
             "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l\">{}</td></tr>",
-            st.cost_per_year
-                .map(thousands)
-                .unwrap_or_else(|| "-".into()),
+            st.cost_per_year.map(tonnes).unwrap_or_else(|| "-".into()),
             pp(st.world_mean_reduction_avg),
             pp(st.world_cvar95_reduction_avg),
             st.world_tonnes_avoided
-                .map(thousands)
+                .map(tonnes)
                 .unwrap_or_else(|| "-".into()),
             if st.efficient { "yes" } else { "" }
         );
@@ -356,7 +332,7 @@ fn report_has_strategy_and_attribution_sections_with_summary_numbers() {
 #[test]
 fn plot_redraws_identical_svgs() {
     let d = compare_dir();
-    let out = scratch("replot");
+    let out = scratch_named("replot");
     crmsim()
         .arg("plot")
         .arg(d.join("summary.json"))
@@ -432,4 +408,8 @@ fn sections_and_figures_are_left_out_without_their_blocks() {
     let html = crmsim::report::html::render(&s, &figs);
     assert!(!html.contains("<script>"));
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; co"));
+}
+
+fn scratch_named(name: &str) -> PathBuf {
+    scratch(&format!("strategy-figures-{name}"))
 }
