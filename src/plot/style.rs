@@ -19,7 +19,8 @@ use crate::model::{ROW, WORLD};
 pub type FigResult = Result<(), Box<dyn std::error::Error>>;
 
 /// The font family every figure uses: DejaVu Sans, embedded in the binary
-/// (the `dejavu` crate) and registered under the generic CSS family name, so
+/// (the `dejavu` crate; licence in assets/fonts/) and registered under the
+/// generic CSS family name, so
 /// SVG files name `sans-serif` and render with any browser's sans-serif font.
 pub const FONT: &str = "sans-serif";
 
