@@ -20,8 +20,8 @@ pub type FigResult = Result<(), Box<dyn std::error::Error>>;
 
 /// The font family every figure uses: DejaVu Sans, embedded in the binary
 /// (the `dejavu` crate; licence in assets/fonts/) and registered under the
-/// generic CSS family name, so
-/// SVG files name `sans-serif` and render with any browser's sans-serif font.
+/// generic CSS family name, so SVG files name `sans-serif` and render with
+/// any browser's sans-serif font.
 pub const FONT: &str = "sans-serif";
 
 /// Text sizes (plotters font units, roughly pixel heights).
