@@ -182,14 +182,7 @@ fn load_strategies(source: &Source, files: &[PathBuf]) -> Result<Vec<Strategy>, 
             )
             .into());
         }
-        let label = format!("{} (strategy \"{}\")", st.origin, st.id);
-        let model = Model::compile(&label, &st.scenario)?;
-        out.push(Strategy {
-            id: st.id,
-            name: st.name,
-            cost_per_year: st.cost_per_year,
-            model,
-        });
+        out.push(Strategy::compile(st)?);
     }
     Ok(out)
 }

@@ -10,9 +10,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::engine::Engine;
-use crate::error::Error;
+use crate::error::{Error, InputErrors};
 use crate::model::{Kind, Model};
 use crate::report::series_ids;
+use crate::scenario::StrategySource;
 use crate::sim::{self, PairedAcc, RunOptions, RunResult};
 
 /// 95% two-sided normal quantile.
@@ -25,6 +26,20 @@ pub struct Strategy {
     pub name: Option<String>,
     pub cost_per_year: Option<f64>,
     pub model: Model,
+}
+
+impl Strategy {
+    /// Validates and compiles a patched strategy; messages name its file and id.
+    pub fn compile(st: StrategySource) -> Result<Strategy, InputErrors> {
+        let label = format!("{} (strategy \"{}\")", st.origin, st.id);
+        let model = Model::compile(&label, &st.scenario)?;
+        Ok(Strategy {
+            id: st.id,
+            name: st.name,
+            cost_per_year: st.cost_per_year,
+            model,
+        })
+    }
 }
 
 /// One strategy against the base for one commodity and consumer.

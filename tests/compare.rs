@@ -29,12 +29,7 @@ fn strategies(src: &Source, file: &str) -> Vec<Strategy> {
     src.strategies_from_file(&root().join("scenarios/strategies").join(file))
         .expect("strategy file applies")
         .into_iter()
-        .map(|s| Strategy {
-            model: Model::compile(&s.origin, &s.scenario).expect("patched scenario valid"),
-            id: s.id,
-            name: s.name,
-            cost_per_year: s.cost_per_year,
-        })
+        .map(|s| Strategy::compile(s).expect("patched scenario valid"))
         .collect()
 }
 
@@ -44,12 +39,7 @@ fn inline_strategy(src: &Source, patch: &str) -> Strategy {
     let path = dir.path().join("s.toml");
     std::fs::write(&path, patch).unwrap();
     let s = src.strategies_from_file(&path).expect("applies").remove(0);
-    Strategy {
-        model: Model::compile(&s.origin, &s.scenario).expect("valid"),
-        id: s.id,
-        name: s.name,
-        cost_per_year: s.cost_per_year,
-    }
+    Strategy::compile(s).expect("valid")
 }
 
 fn opts(trials: u64, threads: usize) -> RunOptions {
