@@ -2,6 +2,8 @@
 //! arguments become a built configuration here; the work is done by the
 //! library modules.
 
+mod record_cmds;
+
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -76,6 +78,23 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Hold a scenario's shocks against a record of real disruptions.
+    ///
+    /// A record event matches a shock when the kinds are equal, the event's
+    /// countries meet the shock's footprint (a global shock or a `*` event
+    /// meets all) and the commodities meet. Per shock: the matched events, the
+    /// observed rate with a 90% interval, the model's expected events per year
+    /// and whether the observed count lies in the model's 90% predictive
+    /// interval. Also per commodity, clustering of shocks sharing a country and
+    /// kind, and record events no shock covers. Writes backtest.json and a figure.
+    Backtest(record_cmds::BacktestArgs),
+    /// Set each shock's rate to the posterior of its count in a record.
+    ///
+    /// rate_per_year = { dist = "gamma", shape = n + 0.5, scale = 1 / (years * m) }
+    /// (Jeffreys prior; m = the shock's regime-averaged multiplier), with a
+    /// comment naming the matched events. Comments and layout of the file are
+    /// kept; calibrating the result again changes nothing.
+    Calibrate(record_cmds::CalibrateArgs),
 }
 
 #[derive(Debug, Args)]
@@ -134,6 +153,8 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Plot(args) => plot_cmd(&args),
         Command::Validate { file } => validate_cmd(&file),
         Command::Inspect { file, json } => inspect_cmd(&file, json),
+        Command::Backtest(args) => record_cmds::backtest_cmd(&args),
+        Command::Calibrate(args) => record_cmds::calibrate_cmd(&args),
     }
 }
 

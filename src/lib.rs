@@ -45,6 +45,8 @@
 //! assert!((eu.mean - 0.49).abs() < 1e-12 && eu.p99 == eu.p50);
 //! ```
 
+pub mod backtest;
+pub mod calibrate;
 pub mod cli;
 pub mod compare;
 pub mod dist;
@@ -52,6 +54,7 @@ pub mod engine;
 pub mod error;
 pub mod model;
 pub mod plot;
+pub mod record;
 pub mod report;
 pub mod scenario;
 pub mod sim;

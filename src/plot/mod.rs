@@ -26,6 +26,7 @@
 //! | `attribution-countries` | [`attribution`]   | the same split by producer country |
 
 pub mod attribution;
+pub mod backtest;
 pub mod concentration;
 pub mod convergence;
 pub mod exceedance;

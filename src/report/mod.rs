@@ -4,6 +4,7 @@
 //! Each file format is one [`Exporter`]; files are written to a temporary name
 //! and renamed, so a failed run never leaves a half-written file.
 
+pub mod backtest;
 pub mod csv;
 pub mod figdata;
 pub mod html;
