@@ -181,6 +181,32 @@ pub fn matches(s: &ShockInfo, ev: &RecordEvent) -> bool {
     s.kind == ev.kind && place && ev.commodities.iter().any(|k| s.commodities.contains(k))
 }
 
+/// A shock's commodities as written: its `commodities` list, else every
+/// commodity (that has one of its `stages`, when those are given).
+fn declared_commodities(model: &Model, shock: &toml::Table) -> BTreeSet<String> {
+    let strings = |key: &str| -> Option<Vec<String>> {
+        shock.get(key).and_then(|v| v.as_array()).map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+    };
+    if let Some(list) = strings("commodities") {
+        return list.into_iter().collect();
+    }
+    let stages = strings("stages");
+    model
+        .commodities
+        .iter()
+        .filter(|k| {
+            stages
+                .as_ref()
+                .is_none_or(|st| st.iter().any(|s| k.stages.contains(s)))
+        })
+        .map(|k| k.id.clone())
+        .collect()
+}
+
 /// The shocks of `model` with their rate laws from the raw scenario file.
 /// Returns also the regime probabilities, the implicit `normal` last.
 pub fn shock_infos(model: &Model, raw: &toml::Table) -> Result<(Vec<ShockInfo>, Vec<f64>), String> {
@@ -210,11 +236,7 @@ pub fn shock_infos(model: &Model, raw: &toml::Table) -> Result<(Vec<ShockInfo>, 
                 .filter(|&&c| c < model.n_countries())
                 .map(|&c| model.country_id(c).to_string())
                 .collect(),
-            commodities: s
-                .effects
-                .iter()
-                .map(|e| model.commodities[e.commodity()].id.clone())
-                .collect(),
+            commodities: declared_commodities(model, table),
             law,
             factors,
         });
