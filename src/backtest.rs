@@ -105,15 +105,23 @@ pub fn rate_law(shock: &toml::Table) -> Result<RateLaw, String> {
         .as_table()
         .ok_or("`rate_per_year` must be a number or a distribution")?;
     let kind = t.get("dist").and_then(|d| d.as_str()).unwrap_or("");
+    if kind == "gamma" {
+        let p = |k: &str| t.get(k).and_then(num).unwrap_or(f64::NAN);
+        return Ok(RateLaw::Gamma {
+            shape: p("shape"),
+            scale: p("scale"),
+        });
+    }
+    let (mean, var) = dist_moments(kind, t)?;
+    Ok(RateLaw::moments(mean, var))
+}
+
+/// Mean and variance of a distribution spec (clamping at 0 ignored).
+fn dist_moments(kind: &str, t: &toml::Table) -> Result<(f64, f64), String> {
+    let num = |v: &toml::Value| v.as_float().or_else(|| v.as_integer().map(|i| i as f64));
     let p = |k: &str| t.get(k).and_then(num).unwrap_or(f64::NAN);
-    let (mean, var) = match kind {
+    Ok(match kind {
         "fixed" => (p("value"), 0.0),
-        "gamma" => {
-            return Ok(RateLaw::Gamma {
-                shape: p("shape"),
-                scale: p("scale"),
-            });
-        }
         "uniform" => (
             (p("min") + p("max")) / 2.0,
             (p("max") - p("min")).powi(2) / 12.0,
@@ -147,8 +155,7 @@ pub fn rate_law(shock: &toml::Table) -> Result<RateLaw, String> {
         "exponential" => (p("mean"), p("mean").powi(2)),
         "normal" => (p("mean"), p("sd").powi(2)),
         other => return Err(format!("`rate_per_year`: unknown dist \"{other}\"")),
-    };
-    Ok(RateLaw::moments(mean, var))
+    })
 }
 
 /// What the backtest needs of one shock.
@@ -368,38 +375,70 @@ fn interval(pmf: &[f64]) -> [u64; 2] {
     [quantile(pmf, a), quantile(pmf, 1.0 - a)]
 }
 
-/// pmf of the sum of `n` independent draws of `one` (truncated to `len`).
-fn convolve_power(one: &[f64], n: u32, len: usize) -> Vec<f64> {
+/// The pmf of the sum of two independent counts (truncated to `len`).
+fn convolve(a: &[f64], b: &[f64], len: usize) -> Vec<f64> {
+    let mut out = vec![0.0; len];
+    for (i, x) in a.iter().enumerate().filter(|(_, x)| **x > 0.0) {
+        for (j, y) in b.iter().enumerate().take(len - i) {
+            out[i + j] += x * y;
+        }
+    }
+    out
+}
+
+/// pmf of the sum of `n` independent draws of `one` (truncated to `len`),
+/// by repeated squaring.
+fn convolve_power(one: &[f64], mut n: u32, len: usize) -> Vec<f64> {
     let mut acc = vec![0.0; len];
     acc[0] = 1.0;
-    for _ in 0..n {
-        let mut next = vec![0.0; len];
-        for (i, a) in acc.iter().enumerate().filter(|(_, a)| **a > 0.0) {
-            for (j, b) in one.iter().enumerate().take(len - i) {
-                next[i + j] += a * b;
-            }
+    let mut base = one.to_vec();
+    while n > 0 {
+        if n & 1 == 1 {
+            acc = convolve(&acc, &base, len);
         }
-        acc = next;
+        n >>= 1;
+        if n > 0 {
+            base = convolve(&base, &base, len);
+        }
     }
     acc
 }
 
-/// The model's pmf of a shock's count over `years` independent years.
-pub fn predictive_pmf(law: RateLaw, factors: &[f64], probs: &[f64], years: u32) -> Vec<f64> {
+/// Largest count the exact predictive law is computed up to.
+const MAX_SUPPORT: usize = 4000;
+/// Largest expected events in one year (of one regime) handled exactly.
+const MAX_YEARLY_MEAN: f64 = 500.0;
+
+/// The model's pmf of a shock's count over `years` independent years. Rates
+/// too large to compute exactly are refused with a reason.
+pub fn predictive_pmf(
+    law: RateLaw,
+    factors: &[f64],
+    probs: &[f64],
+    years: u32,
+) -> Result<Vec<f64>, String> {
     let m1: f64 = probs.iter().zip(factors).map(|(p, f)| p * f).sum();
     let m2: f64 = probs.iter().zip(factors).map(|(p, f)| p * f * f).sum();
     let mean = law.mean() * m1;
     let second = law.mean() * m1 + (law.var() + law.mean().powi(2)) * m2;
     let var = (second - mean * mean).max(0.0);
     let y = years as f64;
-    let len = (y * mean + 15.0 * (y * var).sqrt() + 40.0).ceil() as usize;
+    let len = (y * mean + 15.0 * (y * var).sqrt() + 40.0).ceil();
+    let peak = factors.iter().fold(0.0f64, |m, f| m.max(law.mean() * f));
+    if !(len.is_finite() && len <= MAX_SUPPORT as f64 && peak <= MAX_YEARLY_MEAN) {
+        return Err(format!(
+            "expects {:.0} events over {years} years: too many for an exact predictive interval",
+            y * mean
+        ));
+    }
+    let len = len as usize;
     let mut one = vec![0.0; len];
     for (p, f) in probs.iter().zip(factors) {
         for (k, v) in law.pmf(*f, len).iter().enumerate() {
             one[k] += p * v;
         }
     }
-    convolve_power(&one, years, len)
+    Ok(convolve_power(&one, years, len))
 }
 
 /// Garwood 90% interval of a Poisson rate from `n` events in `years`.
@@ -419,7 +458,7 @@ pub fn run(
     probs: &[f64],
     record: &Record,
     years: Years,
-) -> Backtest {
+) -> Result<Backtest, String> {
     let (inside, outside): (Vec<&RecordEvent>, Vec<&RecordEvent>) = record
         .events
         .iter()
@@ -427,13 +466,13 @@ pub fn run(
     let rows: Vec<ShockRow> = shocks
         .iter()
         .map(|s| shock_row(s, probs, &inside, years))
-        .collect();
+        .collect::<Result<_, _>>()?;
     let unmatched = inside
         .iter()
         .filter(|e| !shocks.iter().any(|s| matches(s, e)))
         .map(|e| e.id.clone())
         .collect();
-    Backtest {
+    Ok(Backtest {
         scenario: scenario.to_string(),
         record: record.display.clone(),
         years,
@@ -449,19 +488,26 @@ pub fn run(
             .collect(),
         unmatched,
         outside_years: outside.iter().map(|e| e.id.clone()).collect(),
-    }
+    })
 }
 
-fn shock_row(s: &ShockInfo, probs: &[f64], events: &[&RecordEvent], years: Years) -> ShockRow {
+fn shock_row(
+    s: &ShockInfo,
+    probs: &[f64],
+    events: &[&RecordEvent],
+    years: Years,
+) -> Result<ShockRow, String> {
     let matched: Vec<String> = events
         .iter()
         .filter(|e| matches(s, e))
         .map(|e| e.id.clone())
         .collect();
     let n = matched.len() as u64;
-    let pi = interval(&predictive_pmf(s.law, &s.factors, probs, years.count));
+    let pmf = predictive_pmf(s.law, &s.factors, probs, years.count)
+        .map_err(|e| format!("[[shock]] id \"{}\": {e}", s.id))?;
+    let pi = interval(&pmf);
     let m = s.multiplier(probs);
-    ShockRow {
+    Ok(ShockRow {
         id: s.id.clone(),
         kind: s.kind.as_str(),
         observed: n,
@@ -473,7 +519,7 @@ fn shock_row(s: &ShockInfo, probs: &[f64], events: &[&RecordEvent], years: Years
         consistent: pi[0] <= n && n <= pi[1],
         predictive_interval: pi,
         matched,
-    }
+    })
 }
 
 /// Binomial pmf of `n` trials with success chance `q`.

@@ -142,19 +142,7 @@ pub fn parse(display: &str, bytes: &[u8], model: &Model) -> Result<Record, Error
             .into());
         }
     };
-    let mut col = [0usize; 8];
-    for (i, name) in COLUMNS.iter().enumerate() {
-        match header.iter().position(|h| h == name) {
-            Some(p) => col[i] = p,
-            None => errs.push(format!("line 1: column `{name}` is missing")),
-        }
-    }
-    if header.is_empty() || header.iter().all(|h| h.is_empty()) {
-        errs.push("line 1: the file is empty (a header line is needed)".into());
-    }
-    if !errs.is_empty() {
-        return Err(errs.into());
-    }
+    let col = columns(display, &header)?;
     let known = Known::new(model);
     let mut events = Vec::new();
     let mut ids = BTreeSet::new();
@@ -176,7 +164,7 @@ pub fn parse(display: &str, bytes: &[u8], model: &Model) -> Result<Record, Error
         let line = row.position().map_or(line, |p| p.line() as usize);
         let field = |k: usize| row.get(col[k]).unwrap_or("").trim().to_string();
         let fields: Vec<String> = (0..8).map(field).collect();
-        if row.len() < header.len() {
+        if row.len() != header.len() {
             errs.push(format!(
                 "line {line}: has {} fields, the header has {}",
                 row.len(),
@@ -199,6 +187,23 @@ pub fn parse(display: &str, bytes: &[u8], model: &Model) -> Result<Record, Error
         display: display.to_string(),
         events,
     })
+}
+
+/// Where each of [`COLUMNS`] is in the header; every missing one is reported.
+fn columns(display: &str, header: &[String]) -> Result<[usize; 8], InputErrors> {
+    let mut errs = InputErrors::new(display);
+    if header.iter().all(|h| h.is_empty()) {
+        errs.push("line 1: the file is empty (a header line is needed)".into());
+        return Err(errs);
+    }
+    let mut col = [0usize; 8];
+    for (i, name) in COLUMNS.iter().enumerate() {
+        match header.iter().position(|h| h == name) {
+            Some(p) => col[i] = p,
+            None => errs.push(format!("line 1: column `{name}` is missing")),
+        }
+    }
+    errs.into_result().map(|()| col)
 }
 
 /// The ids a record may name: the scenario's countries and commodities.

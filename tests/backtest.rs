@@ -100,7 +100,7 @@ fn backtest_of(text: &str, rows: &str, years: Option<Years>) -> Backtest {
         Years::new(a, b)
     });
     let (shocks, probs) = backtest::shock_infos(&model, &src.raw).unwrap();
-    backtest::run(&model.name, &model, &shocks, &probs, &rec, years)
+    backtest::run(&model.name, &model, &shocks, &probs, &rec, years).unwrap()
 }
 
 fn matched<'a>(bt: &'a Backtest, shock: &str) -> Vec<&'a str> {
@@ -184,7 +184,7 @@ fn predictive_pmf_of_a_gamma_rate_is_the_negative_binomial_of_the_sum() {
     // Y iid years, each NegBin(a, p) with p = 1 / (1 + s f): the sum is NegBin(Y a, p).
     let (shape, scale, f, years) = (1.5, 0.05, 2.0, 16u32);
     let law = RateLaw::Gamma { shape, scale };
-    let pmf = backtest::predictive_pmf(law, &[f], &[1.0], years);
+    let pmf = backtest::predictive_pmf(law, &[f], &[1.0], years).unwrap();
     let q = scale * f / (1.0 + scale * f);
     let r = shape * years as f64;
     let mut p = (1.0 - q).powf(r);
@@ -197,18 +197,45 @@ fn predictive_pmf_of_a_gamma_rate_is_the_negative_binomial_of_the_sum() {
 #[test]
 fn predictive_pmf_mixes_regimes_per_year() {
     // A regime with probability 1 and factor 2 is a fixed rate of twice the base.
-    let a = backtest::predictive_pmf(RateLaw::Fixed(0.1), &[2.0, 1.0], &[1.0, 0.0], 10);
-    let b = backtest::predictive_pmf(RateLaw::Fixed(0.2), &[1.0], &[1.0], 10);
+    let a = backtest::predictive_pmf(RateLaw::Fixed(0.1), &[2.0, 1.0], &[1.0, 0.0], 10).unwrap();
+    let b = backtest::predictive_pmf(RateLaw::Fixed(0.2), &[1.0], &[1.0], 10).unwrap();
     for k in 0..20 {
         assert!((a[k] - b[k]).abs() < 1e-14);
     }
     // One year with two regimes: the mixture of two Poisson laws.
-    let one = backtest::predictive_pmf(RateLaw::Fixed(0.5), &[3.0, 1.0], &[0.2, 0.8], 1);
+    let one = backtest::predictive_pmf(RateLaw::Fixed(0.5), &[3.0, 1.0], &[0.2, 0.8], 1).unwrap();
     let pois = |mu: f64, k: i32| (-mu).exp() * mu.powi(k) / (1..=k).product::<i32>().max(1) as f64;
     for k in 0..6 {
         let want = 0.2 * pois(1.5, k) + 0.8 * pois(0.5, k);
         assert!((one[k as usize] - want).abs() < 1e-14);
     }
+}
+
+#[test]
+fn extreme_rates_and_long_records_are_handled_or_refused() {
+    // 1000 years at 0.1 a year: Poisson(100), computed exactly by repeated squaring.
+    let pmf = backtest::predictive_pmf(RateLaw::Fixed(0.1), &[1.0], &[1.0], 1000).unwrap();
+    let mean: f64 = pmf.iter().enumerate().map(|(k, p)| k as f64 * p).sum();
+    assert!((mean - 100.0).abs() < 1e-9 && (pmf.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+    let err = backtest::predictive_pmf(RateLaw::Fixed(1e6), &[1.0], &[1.0], 16).unwrap_err();
+    assert!(err.contains("too many"), "{err}");
+    let text = SCENARIO.replace("rate_per_year = 0.25", "rate_per_year = 1e9");
+    let dir = scratch("extreme-rate");
+    write(&dir, "s.toml", &text);
+    write(
+        &dir,
+        "r.csv",
+        &format!("{HEADER}e1,2010-01-01,,export_ban,CN,a,,s\n"),
+    );
+    let (code, _, err) = run(
+        &dir,
+        &["backtest", "s.toml", "--record", "r.csv", "--out", "o"],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("cn-ban-a") && err.contains("too many"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -61,7 +61,8 @@ fn load(file: &Path, record: &Path, years: Option<Years>) -> Result<(Source, Bac
     };
     let (shocks, probs) = backtest::shock_infos(&model, &source.raw)
         .map_err(|e| InputErrors::single(&source.display, e))?;
-    let bt = backtest::run(&model.name, &model, &shocks, &probs, &rec, years);
+    let bt = backtest::run(&model.name, &model, &shocks, &probs, &rec, years)
+        .map_err(|e| InputErrors::single(&source.display, e))?;
     Ok((source, bt))
 }
 

@@ -34,18 +34,14 @@ fn x_max(bt: &Backtest) -> f64 {
     style::nice_ceil(m.max(0.05) * 1.05)
 }
 
-fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, bt: &Backtest) -> FigResult
+fn draw_header<DB: DrawingBackend>(top: &DrawingArea<DB, Shift>, bt: &Backtest) -> FigResult
 where
     DB::ErrorType: 'static,
 {
-    root.fill(&WHITE)?;
-    let n = bt.shocks.len().max(1) as i32;
-    let years = bt.years.count.max(1) as f64;
     let title = format!(
         "Backtest: {} against the record {}-{}",
         bt.scenario, bt.years.from, bt.years.to
     );
-    let (top, body) = root.split_vertically(96);
     top.draw(&Text::new(
         title,
         (style::MARGIN, 10),
@@ -62,6 +58,18 @@ where
             style::font(style::SUBTITLE),
         ))?;
     }
+    Ok(())
+}
+
+fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, bt: &Backtest) -> FigResult
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE)?;
+    let n = bt.shocks.len().max(1) as i32;
+    let years = bt.years.count.max(1) as f64;
+    let (top, body) = root.split_vertically(96);
+    draw_header(&top, bt)?;
     let ids: Vec<String> = bt.shocks.iter().map(|s| s.id.clone()).collect();
     let fmt = |v: &i32| -> String {
         let i = n - 1 - *v;

@@ -26,6 +26,14 @@ pub fn render(bt: &Backtest) -> String {
         y.to,
         y.count
     );
+    shock_table(&mut out, bt);
+    commodity_table(&mut out, bt);
+    clustering_table(&mut out, bt);
+    coverage(&mut out, bt);
+    out
+}
+
+fn shock_table(out: &mut String, bt: &Backtest) {
     let _ = writeln!(
         out,
         "\n  {:<22} {:>3} {:>8} {:>15} {:>8} {:>9} {:>10}  matched events",
@@ -48,6 +56,9 @@ pub fn render(bt: &Backtest) -> String {
             s.matched.join(" ")
         );
     }
+}
+
+fn commodity_table(out: &mut String, bt: &Backtest) {
     let _ = writeln!(
         out,
         "\n  {:<14} {:>14} {:>10} {:>14} {:>10}",
@@ -67,6 +78,9 @@ pub fn render(bt: &Backtest) -> String {
             yes(c.consistent)
         );
     }
+}
+
+fn clustering_table(out: &mut String, bt: &Backtest) {
     if !bt.clustering.is_empty() {
         let _ = writeln!(
             out,
@@ -86,6 +100,9 @@ pub fn render(bt: &Backtest) -> String {
             );
         }
     }
+}
+
+fn coverage(out: &mut String, bt: &Backtest) {
     let list = |v: &[String]| {
         if v.is_empty() {
             "none".to_string()
@@ -112,7 +129,6 @@ pub fn render(bt: &Backtest) -> String {
         bt.shocks.len() - bad,
         bt.shocks.len()
     );
-    out
 }
 
 /// `backtest.json`.
