@@ -14,7 +14,7 @@ use crmsim::scenario;
 
 use common::{crmsim, scratch};
 
-fn _root() -> PathBuf {
+fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
@@ -463,4 +463,181 @@ fn backtest_command_writes_json_and_figure() {
     assert_eq!(code, 0);
     let j2: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(j2, j);
+}
+
+#[test]
+fn calibrate_round_trip_keeps_comments_validates_and_is_idempotent() {
+    let dir = scratch("calibrate-round-trip");
+    let text = SCENARIO
+        .replace(
+            "[[shock]]\nid = \"cn-ban-a\"",
+            "# --- export bans ---\n[[shock]]\nid = \"cn-ban-a\"  # China on a",
+        )
+        .replace(
+            "rate_per_year = 0.25",
+            "# counted by hand\nrate_per_year = 0.25  # old basis",
+        );
+    let text = format!(
+        "{text}\n[[regime]]\nid = \"t\"\nprobability = 0.2\nmultipliers = [ {{ shock = \"cn-ban-a\", factor = 3.0 }} ]\n# end of file\n"
+    );
+    write(&dir, "s.toml", &text);
+    write(
+        &dir,
+        "r.csv",
+        &format!(
+            "{HEADER}e1,2010-01-01,,export_ban,CN,a,,s\ne2,2025-06-01,,export_ban,CN,a;b,,s\n"
+        ),
+    );
+    let (code, out, err) = run(
+        &dir,
+        &[
+            "calibrate",
+            "s.toml",
+            "--record",
+            "r.csv",
+            "--out",
+            "new.toml",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("cn-ban-a") && out.contains("new.toml"),
+        "{out}"
+    );
+    let new = std::fs::read_to_string(dir.join("new.toml")).unwrap();
+    for kept in [
+        "# --- export bans ---",
+        "id = \"cn-ban-a\"  # China on a",
+        "# counted by hand",
+        "# old basis",
+        "# end of file",
+    ] {
+        assert!(new.contains(kept), "lost {kept:?}:\n{new}");
+    }
+    // Jeffreys posterior: 2 events in 16 years, m = 0.8 + 0.2 x 3 = 1.4
+    let scale = calibrate::round6(1.0 / (16.0 * 1.4));
+    assert!(
+        new.contains(&format!(
+            "rate_per_year = {{ dist = \"gamma\", shape = 2.5, scale = {scale} }}"
+        )),
+        "{new}"
+    );
+    assert!(new.contains("2 events: e1, e2"), "{new}");
+    assert!(!new.contains("probability_per_year"), "{new}");
+    let (code, out, err) = run(&dir, &["validate", "new.toml"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, _, err) = run(
+        &dir,
+        &[
+            "calibrate",
+            "new.toml",
+            "--record",
+            "r.csv",
+            "--out",
+            "again.toml",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("again.toml")).unwrap(),
+        new,
+        "a second calibrate changes nothing"
+    );
+    // The calibrated rates reproduce the record: every shock consistent.
+    let (code, out, err) = run(
+        &dir,
+        &[
+            "backtest", "new.toml", "--record", "r.csv", "--json", "--out", "bt",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let j: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let row = &j["shocks"][0];
+    assert_eq!(row["id"], "cn-ban-a");
+    assert!((row["model_per_year"].as_f64().unwrap() - 2.5 * scale * 1.4).abs() < 1e-12);
+}
+
+fn bundled_record() -> PathBuf {
+    root().join("scenarios/events/record-2010-2025.csv")
+}
+
+#[test]
+fn bundled_record_reads_against_the_baseline_with_a_source_per_row() {
+    let (_, model) = model_of(scenario::BASELINE_TOML);
+    let rec = record::load(&bundled_record(), &model).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(rec.start_years(), Some((2010, 2025)));
+    assert!(rec.events.len() >= 30);
+    for e in &rec.events {
+        assert!(!e.source.is_empty() && !e.note.is_empty(), "{}", e.id);
+    }
+}
+
+#[test]
+fn bundled_baseline_is_calibrated_and_consistent_with_the_record() {
+    let (src, model) = model_of(scenario::BASELINE_TOML);
+    let rec = record::load(&bundled_record(), &model).unwrap();
+    let (shocks, probs) = backtest::shock_infos(&model, &src.raw).unwrap();
+    let bt = backtest::run(
+        &model.name,
+        &model,
+        &shocks,
+        &probs,
+        &rec,
+        Years::new(2010, 2025),
+    )
+    .unwrap();
+    for s in &bt.shocks {
+        assert!(s.consistent, "{} is not consistent with the record", s.id);
+    }
+    for c in &bt.commodities {
+        assert!(c.consistent, "{} is not consistent with the record", c.id);
+    }
+    // Calibrating the bundled file against the bundled record changes nothing.
+    let posts = calibrate::posteriors(&bt).unwrap();
+    let again = calibrate::apply(scenario::BASELINE_TOML, &posts).unwrap();
+    assert!(
+        again == scenario::BASELINE_TOML,
+        "the baseline is not calibrated on the record"
+    );
+}
+
+#[test]
+fn every_history_replay_runs() {
+    let dir = scratch("replays");
+    let replays: Vec<PathBuf> = std::fs::read_dir(root().join("scenarios/history"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    assert!(replays.len() >= 6, "{replays:?}");
+    for p in &replays {
+        let stem = p.file_stem().unwrap().to_string_lossy().into_owned();
+        let (code, out, err) = run(
+            &dir,
+            &[
+                "run",
+                p.to_str().unwrap(),
+                "--trials",
+                "5",
+                "--no-figures",
+                "--quiet",
+                "--out",
+                &stem,
+            ],
+        );
+        assert_eq!(code, 0, "{stem}: {out}{err}");
+        let s: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join(&stem).join("summary.json")).unwrap(),
+        )
+        .unwrap();
+        let src = scenario::load(p).unwrap();
+        assert!(
+            src.scenario.shock.is_empty() && !src.scenario.event.is_empty(),
+            "{stem}"
+        );
+        // No random shocks: every trial is the same, so p50 = p99 everywhere.
+        for r in s["results"].as_array().unwrap() {
+            assert_eq!(r["metrics"]["p50"], r["metrics"]["p99"], "{stem}");
+        }
+    }
 }
