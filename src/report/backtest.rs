@@ -61,18 +61,16 @@ fn shock_table(out: &mut String, bt: &Backtest) {
 fn commodity_table(out: &mut String, bt: &Backtest) {
     let _ = writeln!(
         out,
-        "\n  {:<14} {:>14} {:>10} {:>14} {:>10}",
-        "commodity", "years w/ event", "observed", "model P(year)", "consistent"
+        "\n  {:<14} {:>11} {:>11} {:>9} {:>14} {:>10}",
+        "commodity", "event years", "pred. years", "observed", "model P(year)", "consistent"
     );
     for c in &bt.commodities {
         let _ = writeln!(
             out,
-            "  {:<14} {:>14} {:>9.0}% {:>13.0}% {:>10}",
+            "  {:<14} {:>11} {:>11} {:>8.0}% {:>13.0}% {:>10}",
             c.id,
-            format!(
-                "{} (pred {}-{})",
-                c.years_with_event, c.predictive_interval[0], c.predictive_interval[1]
-            ),
+            c.years_with_event,
+            format!("{}-{}", c.predictive_interval[0], c.predictive_interval[1]),
             c.observed_share * 100.0,
             c.model_probability * 100.0,
             yes(c.consistent)
