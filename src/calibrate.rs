@@ -53,13 +53,14 @@ pub fn posteriors(bt: &Backtest) -> Result<Vec<Posterior>, String> {
                 shape: s.observed as f64 + 0.5,
                 scale: round6(1.0 / (y * s.regime_multiplier)),
                 comment: format!(
-                    "{MARK} {} {}-{} ({} years, regime-averaged multiplier {}): {} events: {ids}",
+                    "{MARK} {} {}-{} ({} years, regime-averaged multiplier {}): {} event{}: {ids}",
                     bt.record_name(),
                     bt.years.from,
                     bt.years.to,
                     bt.years.count,
                     round6(s.regime_multiplier),
-                    s.observed
+                    s.observed,
+                    if s.observed == 1 { "" } else { "s" }
                 ),
             })
         })
