@@ -219,7 +219,7 @@ fn extreme_rates_and_long_records_are_handled_or_refused() {
     assert!((mean - 100.0).abs() < 1e-9 && (pmf.iter().sum::<f64>() - 1.0).abs() < 1e-12);
     let err = backtest::predictive_pmf(RateLaw::Fixed(1e6), &[1.0], &[1.0], 16).unwrap_err();
     assert!(err.contains("too many"), "{err}");
-    let text = SCENARIO.replace("rate_per_year = 0.25", "rate_per_year = 1e9");
+    let text = SCENARIO.replace("rate_per_year = 0.25", "rate_per_year = 300.0");
     let dir = scratch("extreme-rate");
     write(&dir, "s.toml", &text);
     write(
@@ -229,9 +229,19 @@ fn extreme_rates_and_long_records_are_handled_or_refused() {
     );
     let (code, _, err) = run(
         &dir,
-        &["backtest", "s.toml", "--record", "r.csv", "--out", "o"],
+        &[
+            "backtest",
+            "s.toml",
+            "--record",
+            "r.csv",
+            "--years",
+            "2010-2025",
+            "--out",
+            "o",
+        ],
     );
     assert_eq!(code, 2, "{err}");
+    assert!(!dir.join("o").exists());
     assert!(
         err.contains("cn-ban-a") && err.contains("too many"),
         "{err}"

@@ -174,7 +174,7 @@ fn compare_draws_every_new_figure_with_title_labels_and_source() {
             vec![
                 "Attribution of the world shortfall by source (shock or event)".into(),
                 "share of the world shortfall".into(),
-                "global-pandemic".into(),
+                "cn-sb-licensing".into(),
             ],
         ),
         (
