@@ -156,6 +156,8 @@ pub fn render(bt: &Backtest) -> Result<(String, Vec<u8>), Error> {
         let mut enc = png::Encoder::new(&mut png_bytes, size.0, size.1);
         enc.set_color(png::ColorType::Rgb);
         enc.set_depth(png::BitDepth::Eight);
+        enc.set_compression(png::Compression::Best);
+        enc.set_adaptive_filter(png::AdaptiveFilterType::Adaptive);
         let mut w = enc.write_header().map_err(|e| err(&e))?;
         w.write_image_data(&buf).map_err(|e| err(&e))?;
         w.finish().map_err(|e| err(&e))?;
