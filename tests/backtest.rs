@@ -651,3 +651,66 @@ fn every_history_replay_runs() {
         }
     }
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// The predictive law is a distribution with the model's mean:
+        /// years x mean rate x regime-averaged multiplier.
+        #[test]
+        fn predictive_law_sums_to_one_with_the_model_mean(
+            shape in 0.3f64..8.0,
+            scale in 0.005f64..0.3,
+            fixed in proptest::bool::ANY,
+            p in 0.0f64..1.0,
+            factor in 0.0f64..12.0,
+            years in 1u32..40,
+        ) {
+            let law = if fixed {
+                RateLaw::Fixed(shape * scale)
+            } else {
+                RateLaw::Gamma { shape, scale }
+            };
+            let pmf = backtest::predictive_pmf(law, &[factor, 1.0], &[p, 1.0 - p], years).unwrap();
+            let total: f64 = pmf.iter().sum();
+            let mean: f64 = pmf.iter().enumerate().map(|(k, q)| k as f64 * q).sum();
+            let want = years as f64 * shape * scale * (p * factor + 1.0 - p);
+            prop_assert!((total - 1.0).abs() < 1e-9, "total {}", total);
+            prop_assert!((mean - want).abs() < 1e-7 * (1.0 + want), "mean {} vs {}", mean, want);
+        }
+
+        /// Calibrating twice writes the same text, and the written rate's mean
+        /// times the multiplier is (n + 0.5) / years up to the 6-digit rounding.
+        #[test]
+        fn calibrate_is_idempotent_on_random_records(
+            starts in proptest::collection::vec(0u32..16, 0..12),
+            factor in 0.5f64..6.0,
+            p in 0.0f64..0.9,
+        ) {
+            let text = format!(
+                "{SCENARIO}\n[[regime]]\nid = \"t\"\nprobability = {p}\nmultipliers = [ {{ kind = \"export_ban\", factor = {factor} }} ]\n"
+            );
+            let rows: String = starts
+                .iter()
+                .enumerate()
+                .map(|(i, y)| format!("e{i},{}-06-01,,export_ban,CN,a,,s\n", 2010 + y))
+                .collect();
+            let bt = backtest_of(&text, &rows, Some(Years::new(2010, 2025)));
+            let posts = calibrate::posteriors(&bt).unwrap();
+            let once = calibrate::apply(&text, &posts).unwrap();
+            let (src, model) = model_of(&once);
+            let rec = record::parse("r.csv", format!("{HEADER}{rows}").as_bytes(), &model).unwrap();
+            let (shocks, probs) = backtest::shock_infos(&model, &src.raw).unwrap();
+            let again = backtest::run(&model.name, &model, &shocks, &probs, &rec, Years::new(2010, 2025)).unwrap();
+            let twice = calibrate::apply(&once, &calibrate::posteriors(&again).unwrap()).unwrap();
+            prop_assert_eq!(&once, &twice);
+            let row = &again.shocks[0];
+            let want = (starts.len() as f64 + 0.5) / 16.0;
+            prop_assert!((row.model_per_year - want).abs() < 1e-5 * want);
+        }
+    }
+}
