@@ -459,6 +459,12 @@ pub fn run(
     record: &Record,
     years: Years,
 ) -> Result<Backtest, String> {
+    if years.count == 0 {
+        return Err(format!(
+            "the years {}-{} hold no year (the last is before the first)",
+            years.from, years.to
+        ));
+    }
     let (inside, outside): (Vec<&RecordEvent>, Vec<&RecordEvent>) = record
         .events
         .iter()
