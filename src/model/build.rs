@@ -52,6 +52,8 @@ struct Index<'a> {
     country: HashMap<&'a str, usize>,
     consumer: HashMap<&'a str, usize>,
     commodity: HashMap<&'a str, usize>,
+    shock: HashMap<&'a str, usize>,
+    event: HashMap<&'a str, usize>,
 }
 
 /// A commodity's stages, listed producer shares per stage and buffers, as checked.
@@ -154,6 +156,8 @@ impl Builder {
             country: index_of(&sc.country, |c| &c.id),
             consumer: index_of(&sc.consumer, |c| &c.id),
             commodity: index_of(&sc.commodity, |c| &c.id),
+            shock: index_of(&sc.shock, |s| &s.id),
+            event: index_of(&sc.event, |e| &e.id),
         };
         let regions = self.countries(sc);
         let stages: Vec<Stages> = sc
@@ -724,7 +728,7 @@ impl Builder {
             }
             let mut factors = vec![1.0; shocks.len()];
             for (mi, m) in r.multipliers.iter().enumerate() {
-                self.multiplier(&at, mi, m, sc, shocks, ix, &mut factors);
+                self.multiplier(&at, mi, m, shocks, ix, &mut factors);
             }
             regimes.push(RegimeModel {
                 id: r.id.clone(),
@@ -747,7 +751,6 @@ impl Builder {
         at: &str,
         mi: usize,
         m: &scenario::Multiplier,
-        sc: &Scenario,
         shocks: &[ShockModel],
         ix: &Index,
         factors: &mut [f64],
@@ -755,9 +758,9 @@ impl Builder {
         let f = format!("multipliers[{mi}]");
         self.nonneg(at, &format!("{f}.factor"), m.factor);
         if let Some(sid) = &m.shock
-            && !sc.shock.iter().any(|s| s.id == *sid)
+            && !ix.shock.contains_key(sid.as_str())
         {
-            let why = if sc.event.iter().any(|e| e.id == *sid) {
+            let why = if ix.event.contains_key(sid.as_str()) {
                 format!("\"{sid}\" is a scheduled event; multipliers name shocks")
             } else {
                 format!("shock \"{sid}\" is not declared")
