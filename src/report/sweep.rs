@@ -198,3 +198,159 @@ impl SweepReport {
             .map_err(|e| Error::Other(format!("sweep.csv: {e}")))
     }
 }
+
+/// A value of `metric` for tables: months as a number, the rest as percent.
+pub fn fmt_metric(metric: &str, x: f64) -> String {
+    if metric == "months_short_mean" {
+        format!("{x:.3}")
+    } else {
+        format!("{:.3}%", 100.0 * x)
+    }
+}
+
+/// `x` to three significant digits.
+pub fn sig(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() {
+        return x.to_string();
+    }
+    let d = (2 - x.abs().log10().floor() as i32).max(0) as usize;
+    format!("{x:.d$}")
+}
+
+/// A change of `metric`, signed.
+pub fn fmt_change(metric: &str, x: f64) -> String {
+    let s = fmt_metric(metric, x.abs());
+    if x < 0.0 {
+        format!("-{s}")
+    } else {
+        format!("+{s}")
+    }
+}
+
+fn fmt_ci(metric: &str, ci: Option<[f64; 2]>, change: bool) -> String {
+    let f = |x| {
+        if change {
+            fmt_change(metric, x)
+        } else {
+            fmt_metric(metric, x)
+        }
+    };
+    ci.map(|c| format!("[{}, {}]", f(c[0]), f(c[1])))
+        .unwrap_or_default()
+}
+
+impl SweepReport {
+    /// The terminal summary.
+    pub fn render(&self) -> String {
+        let m = self.metric.as_str();
+        let mut t = format!(
+            "{}: sweep ({}) of {} {}, {} trials, seed {}, {} pass(es) over the trials, {} model runs, {:.2} s\n",
+            self.scenario.name,
+            self.mode,
+            self.consumer,
+            m,
+            crate::plot::style::thousands(self.trials),
+            self.seed,
+            self.run.passes,
+            self.run.model_runs,
+            self.run.seconds
+        );
+        for k in &self.commodities {
+            if let Some(b) = self.base_of(k) {
+                t.push_str(&format!(
+                    "\n{} ({}): base {} {}\n",
+                    self.name_of(k),
+                    k,
+                    fmt_metric(m, b.metric),
+                    fmt_ci(m, Some(b.ci), false)
+                ));
+            }
+            match (&self.tornado, &self.target) {
+                (Some(rows), _) => self.render_tornado(&mut t, k, rows),
+                (_, Some(target)) if &target.commodity == k => self.render_target(&mut t, target),
+                _ => self.render_points(&mut t, k),
+            }
+        }
+        t
+    }
+
+    fn render_tornado(&self, t: &mut String, k: &str, rows: &[TornadoRow]) {
+        let m = self.metric.as_str();
+        let rows: Vec<&TornadoRow> = rows.iter().filter(|r| r.commodity == k).collect();
+        let w = rows.iter().map(|r| r.path.len()).max().unwrap_or(4).max(4);
+        t.push_str(&format!(
+            "  {:>2}  {:<w$}  {:>21}  {:>9}  {:>9}  {:>9}  change at low, at high (95% CI)\n",
+            "#", "path", "low..high", "at low", "at high", "swing"
+        ));
+        for (i, r) in rows.iter().enumerate() {
+            t.push_str(&format!(
+                "  {:>2}  {:<w$}  {:>21}  {:>9}  {:>9}  {:>9}  {} {}\n",
+                i + 1,
+                r.path,
+                format!("{}..{}", r.low, r.high),
+                fmt_metric(m, r.at_low),
+                fmt_metric(m, r.at_high),
+                fmt_metric(m, r.swing),
+                fmt_ci(m, Some(r.change_low_ci), true),
+                fmt_ci(m, Some(r.change_high_ci), true),
+            ));
+        }
+    }
+
+    fn render_points(&self, t: &mut String, k: &str) {
+        let m = self.metric.as_str();
+        let paths: Vec<&str> = self.vary.iter().map(|v| v.path.as_str()).collect();
+        t.push_str(&format!("  {}  {:>9}  95% CI\n", paths.join("  "), m));
+        for p in self.points.iter().filter(|p| p.commodity == k) {
+            let vals: Vec<String> = paths
+                .iter()
+                .map(|path| {
+                    let v = p
+                        .values
+                        .get(*path)
+                        .map(|x| x.to_string())
+                        .unwrap_or_default();
+                    format!("{v:>w$}", w = path.len())
+                })
+                .collect();
+            t.push_str(&format!(
+                "  {}  {:>9}  {}\n",
+                vals.join("  "),
+                fmt_metric(m, p.metric),
+                fmt_ci(m, p.ci, false)
+            ));
+        }
+    }
+
+    fn render_target(&self, t: &mut String, r: &TargetRow) {
+        let m = self.metric.as_str();
+        let goal = format!("{} {} {}", m, r.op, fmt_metric(m, r.threshold));
+        let range = self
+            .vary
+            .first()
+            .map(|v| format!("{}..{}", v.low, v.high))
+            .unwrap_or_default();
+        let at = format!("{} {}", fmt_metric(m, r.metric), fmt_ci(m, r.ci, false));
+        t.push_str(&match (r.status.as_str(), r.value) {
+            ("found", Some(v)) => format!(
+                "  target {goal}: met at {} = {v} (boundary within {}); {m} there = {at}\n",
+                r.path,
+                sig(r.tolerance)
+            ),
+            ("met_everywhere", Some(v)) => format!(
+                "  target {goal}: met everywhere in {range} of {}; even at {v}, {m} = {at}\n",
+                r.path
+            ),
+            _ => format!(
+                "  target {goal}: met nowhere in {range} of {}; at its best, {m} = {at}\n",
+                r.path
+            ),
+        });
+        if !r.monotone {
+            t.push_str(&format!(
+                "  warning: {m} is not monotone along {} over the {} values evaluated: the target may be met on several intervals; see sweep.csv\n",
+                r.path, r.evaluations
+            ));
+        }
+    }
+}
