@@ -180,7 +180,7 @@ fn target_prints_the_answer() {
     // the random conflict on top
     let v = t.value.unwrap();
     assert_eq!(t.status, "found");
-    assert!(v >= 3.12 && v < 6.0 && t.metric <= 0.1, "{t:?}");
+    assert!((3.12..6.0).contains(&v) && t.metric <= 0.1, "{t:?}");
     assert!(d.join("out/figures/sweep-target.svg").is_file());
 }
 
