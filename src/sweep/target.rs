@@ -9,8 +9,7 @@
 //! and the metric is checked for monotony over all of them.
 
 use crate::error::Error;
-use crate::model::Model;
-use crate::report::sweep::{SweepReport, TargetRow};
+use crate::report::sweep::{RunInfo, SweepReport, TargetRow};
 use crate::sim::RunOptions;
 
 use super::metric::Metric;
@@ -100,112 +99,168 @@ fn monotone(ys: &[f64]) -> bool {
     ys.windows(2).all(|w| w[1] >= w[0]) || ys.windows(2).all(|w| w[1] <= w[0])
 }
 
-/// Runs a single model; `ci` asks for its standard error.
-fn run_one(
-    plan: &Plan,
-    model: &Model,
-    ci: bool,
+/// A search in progress: what it needs to run points, and what it has seen.
+struct Search<'p, 'a> {
+    plan: &'p Plan<'a>,
+    t: &'p Target,
     opts: RunOptions,
-    progress: &(dyn Fn(u64) + Sync),
-    info: &mut crate::report::sweep::RunInfo,
-) -> Result<PointStats, Error> {
-    let passes = if ci && plan.sel.metric.needs_second_pass() {
-        2
-    } else {
-        1
-    };
-    let out = pass::run_batch(&[model], &plan.sel, false, ci, opts, progress)?;
-    info.passes += passes;
-    info.model_runs += passes;
-    out.into_iter()
-        .next()
-        .and_then(|v| v.into_iter().next())
-        .ok_or_else(|| Error::Other("internal: empty batch".into()))
+    progress: &'p (dyn Fn(u64) + Sync),
+    info: &'p mut RunInfo,
+    /// Every value evaluated, with its stats.
+    seen: Vec<(f64, PointStats)>,
+}
+
+impl Search<'_, '_> {
+    /// Runs the model at `x`; `ci` asks for its standard error.
+    fn run(&mut self, x: f64, ci: bool) -> Result<PointStats, Error> {
+        let plan = self.plan;
+        let model = compile_point(plan.source, &plan.varies, &[Some(x)])?;
+        let passes = if ci && plan.sel.metric.needs_second_pass() {
+            2
+        } else {
+            1
+        };
+        let out = pass::run_batch(&[&model], &plan.sel, false, ci, self.opts, self.progress)?;
+        self.info.passes += passes;
+        self.info.model_runs += passes;
+        out.into_iter()
+            .next()
+            .and_then(|v| v.into_iter().next())
+            .ok_or_else(|| Error::Other("internal: empty batch".into()))
+    }
+
+    /// The end of the scan where the metric is worst (`worst`) or best.
+    fn end(&self, worst: bool) -> (f64, PointStats) {
+        let (lo, hi) = (&self.seen[0], &self.seen[COARSE - 1]);
+        let hi_larger = hi.1.value > lo.1.value;
+        let hi_smaller = hi.1.value < lo.1.value;
+        // for <=, a larger metric is worse; for >=, a smaller one
+        let hi_worse = match self.t.op {
+            Op::Le => hi_larger,
+            Op::Ge => hi_smaller,
+        };
+        let hi_better = match self.t.op {
+            Op::Le => hi_smaller,
+            Op::Ge => hi_larger,
+        };
+        if (worst && hi_worse) || (!worst && hi_better) {
+            hi.clone()
+        } else {
+            lo.clone()
+        }
+    }
+
+    /// Halves the bracket `[a, b]` (met at `a` iff `met_a`) to `tol`;
+    /// returns its end that meets the target.
+    fn bisect(
+        &mut self,
+        mut a: (f64, PointStats),
+        mut b: (f64, PointStats),
+        met_a: bool,
+        tol: f64,
+    ) -> Result<(f64, PointStats), Error> {
+        for _ in 0..MAX_STEPS + 2 {
+            if b.0 - a.0 <= tol {
+                break;
+            }
+            let mid = 0.5 * (a.0 + b.0);
+            let s = self.run(mid, false)?;
+            self.seen.push((mid, s.clone()));
+            if self.t.met(s.value) == met_a {
+                a = (mid, s);
+            } else {
+                b = (mid, s);
+            }
+        }
+        Ok(if met_a { a } else { b })
+    }
 }
 
 /// The search; `scan` holds the stats of the [`coarse`] values (run with the base).
-#[allow(clippy::too_many_arguments)]
 pub fn search(
     plan: &Plan,
     t: &Target,
     scan: &[Vec<PointStats>],
     opts: RunOptions,
     progress: &(dyn Fn(u64) + Sync),
-    info: &mut crate::report::sweep::RunInfo,
+    info: &mut RunInfo,
     report: &mut SweepReport,
 ) -> Result<TargetRow, Error> {
     let vary = &plan.varies[0];
     let tol = (vary.high - vary.low) / 1000.0;
-    let mut seen: Vec<(f64, PointStats)> = coarse(vary)
+    let seen: Vec<(f64, PointStats)> = coarse(vary)
         .into_iter()
         .zip(scan.iter().map(|s| s[0].clone()))
         .collect();
     let met: Vec<bool> = seen.iter().map(|(_, s)| t.met(s.value)).collect();
+    let mut search = Search {
+        plan,
+        t,
+        opts,
+        progress,
+        info,
+        seen,
+    };
     let (status, mut at) = match met.windows(2).position(|w| w[0] != w[1]) {
-        None if met[0] => {
-            // the boundary lies beyond the end where the metric is worst
-            let (lo, hi) = (&seen[0].1, &seen[COARSE - 1].1);
-            let worse_hi = match t.op {
-                Op::Le => hi.value > lo.value,
-                Op::Ge => hi.value < lo.value,
-            };
-            (
-                "met_everywhere",
-                seen[if worse_hi { COARSE - 1 } else { 0 }].clone(),
-            )
-        }
-        None => {
-            let (lo, hi) = (&seen[0].1, &seen[COARSE - 1].1);
-            let better_hi = match t.op {
-                Op::Le => hi.value < lo.value,
-                Op::Ge => hi.value > lo.value,
-            };
-            (
-                "met_nowhere",
-                seen[if better_hi { COARSE - 1 } else { 0 }].clone(),
-            )
-        }
+        // met everywhere: the boundary lies beyond the end where it is worst
+        None if met[0] => ("met_everywhere", search.end(true)),
+        None => ("met_nowhere", search.end(false)),
         Some(i) => {
-            let (mut a, mut b) = (seen[i].clone(), seen[i + 1].clone());
-            let met_a = met[i];
-            for _ in 0..MAX_STEPS + 2 {
-                if b.0 - a.0 <= tol {
-                    break;
-                }
-                let mid = 0.5 * (a.0 + b.0);
-                let model = compile_point(plan.source, &plan.varies, &[Some(mid)])?;
-                let s = run_one(plan, &model, false, opts, progress, info)?;
-                seen.push((mid, s.clone()));
-                if t.met(s.value) == met_a {
-                    a = (mid, s);
-                } else {
-                    b = (mid, s);
-                }
-            }
-            ("found", if met_a { a } else { b })
+            let (a, b) = (search.seen[i].clone(), search.seen[i + 1].clone());
+            ("found", search.bisect(a, b, met[i], tol)?)
         }
     };
     if at.1.se.is_none() {
-        let model = compile_point(plan.source, &plan.varies, &[Some(at.0)])?;
-        at.1 = run_one(plan, &model, true, opts, progress, info)?;
+        at.1 = search.run(at.0, true)?;
     }
+    let mut seen = search.seen;
     seen.sort_by(|a, b| a.0.total_cmp(&b.0));
     let ys: Vec<f64> = seen.iter().map(|(_, s)| s.value).collect();
     for (x, s) in &seen {
         plan.push_points(report, &[Some(*x)], std::slice::from_ref(s));
     }
+    let met = status != "met_nowhere";
     Ok(TargetRow {
         commodity: report.commodities[0].clone(),
         path: vary.path.text.clone(),
         op: t.op.as_str().to_string(),
         threshold: t.threshold,
         status: status.to_string(),
-        met: status != "met_nowhere",
-        value: (status != "met_nowhere").then_some(at.0),
+        met,
+        value: met.then_some(at.0),
         metric: at.1.value,
         ci: ci(at.1.value, at.1.se),
         tolerance: tol,
         monotone: monotone(&ys),
         evaluations: seen.len(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn monotone_allows_ties_in_either_direction() {
+        assert!(monotone(&[0.3, 0.2, 0.2, 0.0]));
+        assert!(monotone(&[0.0, 0.1, 0.1, 0.4]));
+        assert!(monotone(&[0.5]));
+        assert!(!monotone(&[0.1, 0.3, 0.2]));
+    }
+
+    #[test]
+    fn target_syntax() {
+        let t = Target::parse(" cvar95 >= 0.2 ").unwrap();
+        assert_eq!(
+            (t.metric, t.op, t.threshold),
+            (Metric::Cvar(95), Op::Ge, 0.2)
+        );
+        assert!(Target::parse("mean=0.1").unwrap_err().contains("METRIC<=X"));
+        assert!(Target::parse("mean<=inf").unwrap_err().contains("finite"));
+        assert!(
+            Target::parse("nope<=1")
+                .unwrap_err()
+                .contains("unknown metric")
+        );
+    }
 }
