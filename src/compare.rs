@@ -190,11 +190,7 @@ fn comparison(
                 let ps = paired.pairs[si][k][i].stats();
                 let dm = b.mean - s.mean;
                 let dc = b.cvar95 - s.cvar95;
-                let demand = if i < cm.demand.len() {
-                    cm.demand[i]
-                } else {
-                    cm.monthly_demand
-                };
+                let demand = cm.monthly_tonnes(i);
                 let t = cm.annual_demand.map(|_| dm * demand * base.horizon as f64);
                 rows.push(ComparisonRow {
                     strategy: st.id.clone(),
