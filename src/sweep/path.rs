@@ -295,6 +295,13 @@ global = true
 rate_per_year = 0.1
 severity = { dist = "beta", alpha = 2.0, beta = 3.0 }
 duration_months = 2.0
+[[shock]]
+id = "quake"
+kind = "disaster"
+global = true
+rate_per_year = { dist = "gamma", shape = 3.5, scale = 0.0625 }
+severity = 0.3
+duration_months = 1.0
 [[regime]]
 id = "hot"
 probability = 0.2
@@ -316,6 +323,34 @@ multipliers = [ { kind = "conflict", factor = 3.0 } ]
         assert_eq!(p.base, None);
         let p = ParamPath::resolve("commodity.a.producers.refining.CN", &s.raw).unwrap();
         assert_eq!(p.base, Some(0.7));
+    }
+
+    /// Model v2 numbers: an uncertain rate's parameters, midstream buffers.
+    #[test]
+    fn uncertain_rates_and_buffers_are_paths() {
+        let s = src();
+        let shape = ParamPath::resolve("shock.quake.rate_per_year.shape", &s.raw).unwrap();
+        assert_eq!(shape.base, Some(3.5));
+        let err = ParamPath::resolve("shock.quake.rate_per_year", &s.raw).unwrap_err();
+        assert!(
+            err.contains("`gamma` distribution") && err.contains("scale, shape"),
+            "{err}"
+        );
+        let rate = ParamPath::resolve("shock.s.1.rate_per_year", &s.raw).unwrap();
+        assert_eq!(rate.base, Some(0.1));
+        let buf = ParamPath::resolve("commodity.a.buffer_months.mining", &s.raw).unwrap();
+        assert_eq!(buf.base, None);
+        let sc = patch(&s, &[(&shape, 7.0), (&buf, 1.5), (&rate, 0.4)]).unwrap();
+        assert_eq!(sc.commodity[0].buffer_months["mining"], 1.5);
+        let m = crate::model::Model::compile("t.toml", &sc).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(m.shocks.len(), 2);
+        // a buffer on the final stage breaks a rule of the model
+        let last = ParamPath::resolve("commodity.a.buffer_months.refining", &s.raw).unwrap();
+        let sc = patch(&s, &[(&last, 1.0)]).unwrap();
+        let err = crate::model::Model::compile("t.toml", &sc)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("buffer_months"), "{err}");
     }
 
     #[test]
