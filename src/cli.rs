@@ -72,7 +72,8 @@ pub enum Command {
     /// Redraw the figures and report.html of a finished run from its summary.json.
     ///
     /// Simulates nothing: every figure is drawn from the numbers stored in
-    /// summary.json. Writes <DIR>/figures/ and <DIR>/report.html.
+    /// summary.json (or, for a sweep, sweep.json). Writes <DIR>/figures/ and
+    /// <DIR>/report.html.
     Plot(PlotArgs),
     /// Check a scenario file and report every problem found.
     ///
@@ -156,7 +157,7 @@ pub struct RunArgs {
 
 #[derive(Debug, Args)]
 pub struct PlotArgs {
-    /// summary.json of a finished run (e.g. output/baseline/summary.json).
+    /// summary.json of a finished run (e.g. output/baseline/summary.json), or sweep.json of a sweep.
     pub summary: PathBuf,
     /// Folder that gets figures/ and report.html; default: the folder of SUMMARY.
     #[arg(long, value_name = "DIR")]
@@ -374,7 +375,6 @@ pub fn write_figures(
 }
 
 fn plot_cmd(args: &PlotArgs) -> Result<(), Error> {
-    let summary = plot::load_summary(&args.summary)?;
     let out_dir = args.out.clone().unwrap_or_else(|| {
         args.summary
             .parent()
@@ -382,5 +382,9 @@ fn plot_cmd(args: &PlotArgs) -> Result<(), Error> {
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("."))
     });
+    if args.summary.file_name().is_some_and(|n| n == "sweep.json") {
+        return sweep::plot_cmd(&args.summary, &out_dir, args.format, args.quiet);
+    }
+    let summary = plot::load_summary(&args.summary)?;
     write_figures(&summary, &out_dir, args.format, args.quiet)
 }

@@ -228,7 +228,6 @@ pub fn drive<S: Send>(
                     sc.attribute = attribute;
                 }
                 let mut state = init();
-                let mut outs: Vec<TrialOutput> = Vec::with_capacity(engines.len());
                 loop {
                     let c = next.fetch_add(1, Ordering::Relaxed);
                     if c >= n_chunks {
@@ -245,11 +244,13 @@ pub fn drive<S: Send>(
                             let out = engines[0].run_trial(trial, &mut scratch[0]);
                             step(&mut state, trial, seg, &[out]);
                         } else {
-                            outs.clear();
+                            // every engine steps through this trial; each
+                            // output stays in its scratch (no copies)
                             for (e, sc) in engines.iter().zip(scratch.iter_mut()) {
-                                outs.push(e.run_trial(trial, sc).clone());
+                                e.run_trial(trial, sc);
                             }
-                            let refs: Vec<&TrialOutput> = outs.iter().collect();
+                            let refs: Vec<&TrialOutput> =
+                                scratch.iter().map(|sc| sc.output()).collect();
                             step(&mut state, trial, seg, &refs);
                         }
                     }

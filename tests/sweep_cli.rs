@@ -370,3 +370,48 @@ fn io_failures_exit_1() {
     assert_eq!(o.code, 1, "{}", o.stderr);
     assert!(o.stderr.contains("out"), "{}", o.stderr);
 }
+
+#[test]
+fn plot_redraws_a_sweep_from_its_json() {
+    let d = setup("sweep-cli-plot");
+    let o = run(
+        &d,
+        &[
+            "--no-figures",
+            "--grid",
+            "--vary",
+            "shock.war.rate_per_year=0.5..2:3",
+            "--vary",
+            "event.ban.severity=0.2..1:2",
+            "--commodity",
+            "a",
+        ],
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(!d.join("out/figures/sweep-grid.svg").exists());
+    let plot = |args: &[&str]| {
+        common::crmsim()
+            .current_dir(&d)
+            .arg("plot")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = plot(&["out/sweep.json", "--format", "svg"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(d.join("out/figures/sweep-grid.svg").is_file());
+    assert!(!d.join("out/figures/sweep-grid.png").exists());
+    let html = std::fs::read_to_string(d.join("out/report.html")).unwrap();
+    assert!(html.contains("Sensitivity"));
+    std::fs::create_dir_all(d.join("bad")).unwrap();
+    std::fs::write(d.join("bad/sweep.json"), "{\"mode\": 3}").unwrap();
+    let out = plot(&["bad/sweep.json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a crmsim sweep.json"));
+    let out = plot(&["missing/sweep.json"]);
+    assert_eq!(out.status.code(), Some(1));
+}

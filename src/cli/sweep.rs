@@ -119,7 +119,7 @@ pub fn sweep_cmd(args: &SweepArgs) -> Result<(), Error> {
     clear_stale(&out_dir, args.run.no_figures)?;
     let fig_started = Instant::now();
     if !args.run.no_figures {
-        written.extend(write_figures(&out_dir, &report)?);
+        written.extend(write_figures(&out_dir, &report, Formats::Both)?);
     }
     if !args.run.quiet {
         let mut text = report.render();
@@ -199,11 +199,44 @@ fn clear_stale(dir: &Path, no_figures: bool) -> Result<(), Error> {
     Ok(())
 }
 
-fn write_figures(dir: &Path, report: &SweepReport) -> Result<Vec<PathBuf>, Error> {
-    let figs = plot::sweep::render_all(report, Formats::Both)?;
+fn write_figures(
+    dir: &Path,
+    report: &SweepReport,
+    formats: Formats,
+) -> Result<Vec<PathBuf>, Error> {
+    let figs = plot::sweep::render_all(report, formats)?;
     let mut written = plot::sweep::write(&figs, &dir.join("figures"))?;
     let html = dir.join("report.html");
     report::write_atomic(&html, sensitivity::render(report, &figs).as_bytes())?;
     written.push(html);
     Ok(written)
+}
+
+/// `crmsim plot sweep.json`: redraws a sweep's figures and report from its
+/// sweep.json alone.
+pub fn plot_cmd(path: &Path, out: &Path, formats: Formats, quiet: bool) -> Result<(), Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
+        context: format!("cannot read {}", path.display()),
+        source: e,
+    })?;
+    let display = path.display().to_string();
+    let report: SweepReport = serde_json::from_str(&text).map_err(|e| {
+        crate::error::InputErrors::single(&display, format!("not a crmsim sweep.json: {e}"))
+    })?;
+    let started = Instant::now();
+    clear_stale(out, false)?;
+    let written = write_figures(out, &report, formats)?;
+    if !quiet {
+        let mut text = String::new();
+        for p in &written {
+            text.push_str(&format!("wrote {}\n", p.display()));
+        }
+        text.push_str(&format!(
+            "figures and report: {} files in {:.2} s\n",
+            written.len(),
+            started.elapsed().as_secs_f64()
+        ));
+        emit(&text);
+    }
+    Ok(())
 }

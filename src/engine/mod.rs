@@ -186,6 +186,13 @@ pub struct Scratch {
     out: TrialOutput,
 }
 
+impl Scratch {
+    /// The output of the last [`Engine::run_trial`] on this scratch.
+    pub fn output(&self) -> &TrialOutput {
+        &self.out
+    }
+}
+
 /// A compiled model ready to run trials.
 pub struct Engine<'m> {
     pub model: &'m Model,

@@ -202,9 +202,11 @@ pub fn write(figs: &[SweepFigure], dir: &Path) -> Result<Vec<PathBuf>, Error> {
     report::ensure_dir(dir)?;
     let mut written = Vec::new();
     for f in figs {
-        let p = dir.join(format!("{}.svg", f.stem));
-        report::write_atomic(&p, f.svg.as_bytes())?;
-        written.push(p);
+        if f.files.iter().any(|p| p.ends_with(".svg")) {
+            let p = dir.join(format!("{}.svg", f.stem));
+            report::write_atomic(&p, f.svg.as_bytes())?;
+            written.push(p);
+        }
         if let Some(png) = &f.png {
             let p = dir.join(format!("{}.png", f.stem));
             report::write_atomic(&p, png)?;

@@ -197,6 +197,14 @@ fn navigate(entry: &toml::Table, segs: &[&str]) -> Result<(Vec<String>, Option<f
             None => unreachable!("the entry is a table"),
         }
     }
+    leaf(keys, here)
+}
+
+/// The number at the end of a PATH (absent: `None`), or why it is not one.
+fn leaf(
+    keys: Vec<String>,
+    here: Option<&toml::Value>,
+) -> Result<(Vec<String>, Option<f64>), String> {
     match here {
         Some(toml::Value::Integer(n)) => Ok((keys, Some(*n as f64))),
         Some(toml::Value::Float(f)) => Ok((keys, Some(*f))),
