@@ -1,4 +1,4 @@
-//! Mitigation strategies against the base (MODEL.md §6), and the attribution
+//! Mitigation strategies against the base (docs/model.md §6), and the attribution
 //! of shortfall to its causes.
 //!
 //! A comparison runs every model on the same trials (common random numbers)

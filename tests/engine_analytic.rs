@@ -1,4 +1,4 @@
-//! Exact analytic cases for each step of MODEL.md §4, worked by hand.
+//! Exact analytic cases for each step of docs/model.md §4, worked by hand.
 //!
 //! Scheduled events make a trial deterministic, so each case checks the
 //! engine's per-trial figures against numbers computed in the comments

@@ -1,4 +1,4 @@
-//! MODEL.md §1: every validation rule is rejected with a message naming the
+//! docs/model.md §1: every validation rule is rejected with a message naming the
 //! file, the table and id, the field and the reason; valid files compile with
 //! the documented defaults and conventions.
 //!

@@ -625,7 +625,8 @@ impl Builder {
                 Some((*r, None))
             }
             (Some(spec @ DistSpec::Table(_)), None) => match Dist::from_spec(spec) {
-                Ok(Dist::Fixed(v)) => {
+                // A degenerate distribution is the plain rate (same draws).
+                Ok(Dist::Fixed(v) | Dist::Uniform { min: v, width: 0.0 }) => {
                     self.nonneg(at, "rate_per_year", v);
                     Some((v, None))
                 }

@@ -291,8 +291,21 @@ impl Model {
 
     /// Counts for `validate`'s summary line.
     pub fn summary_line(&self) -> String {
+        let uncertain = self.shocks.iter().filter(|s| s.rate_dist.is_some()).count();
+        let buffers: usize = self
+            .commodities
+            .iter()
+            .map(|c| c.buffer_months.iter().filter(|&&b| b > 0.0).count())
+            .sum();
+        let mut extra = String::new();
+        if uncertain > 0 {
+            extra += &format!(", {uncertain} uncertain rates");
+        }
+        if buffers > 0 {
+            extra += &format!(", {buffers} midstream buffers");
+        }
         format!(
-            "{} commodities, {} countries, {} consumers, {} shocks, {} events, {} alliances, {} regimes",
+            "{} commodities, {} countries, {} consumers, {} shocks, {} events, {} alliances, {} regimes{extra}",
             self.commodities.len(),
             self.countries.len(),
             self.consumers.len(),

@@ -40,6 +40,9 @@ pub struct StageConcentration {
     pub hhi_governance: Option<f64>,
     /// Producers with governance scores / listed producers.
     pub governance_coverage: f64,
+    /// Midstream stock of this stage's output held downstream, in months of
+    /// primary demand (upstream stages only; 0 without a buffer).
+    pub buffer_months: f64,
     pub over_65: bool,
     /// Listed producers, largest first (ROW not included).
     pub producers: Vec<ProducerShare>,
@@ -81,6 +84,7 @@ pub fn concentration(model: &Model) -> Vec<StageConcentration> {
                 } else {
                     covered as f64 / listed.len() as f64
                 },
+                buffer_months: cm.buffer_months[s],
                 over_65: top.is_some_and(|&(_, sh)| sh > CRMA_LIMIT),
                 producers: listed
                     .iter()
@@ -100,13 +104,13 @@ pub fn render(rows: &[StageConcentration]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<14} {:<11} {:>7} {:>6} {:>7} {:>7} {:>6} {:>8}  flag",
-        "commodity", "stage", "HHI", "top", "share", "top-3", "ROW", "HHI-gov"
+        "{:<14} {:<11} {:>7} {:>6} {:>7} {:>7} {:>6} {:>8} {:>7}  flag",
+        "commodity", "stage", "HHI", "top", "share", "top-3", "ROW", "HHI-gov", "buffer"
     );
     for r in rows {
         let _ = writeln!(
             out,
-            "{:<14} {:<11} {:>7.0} {:>6} {:>6.1}% {:>6.1}% {:>5.1}% {:>8}  {}",
+            "{:<14} {:<11} {:>7.0} {:>6} {:>6.1}% {:>6.1}% {:>5.1}% {:>8} {:>7}  {}",
             r.commodity,
             r.stage,
             r.hhi,
@@ -117,13 +121,106 @@ pub fn render(rows: &[StageConcentration]) -> String {
             r.hhi_governance
                 .map(|g| format!("{g:.0}"))
                 .unwrap_or_else(|| "n/a".into()),
+            if r.buffer_months > 0.0 {
+                format!("{:.1} mo", r.buffer_months)
+            } else {
+                "-".into()
+            },
             if r.over_65 { ">65% (CRMA)" } else { "" }
         );
     }
     let _ = writeln!(
         out,
         "\nHHI over listed producers (0-10,000; ROW left out). HHI-gov weights each share^2 by (2.5 - governance)/5.\n\
+         Buffer: midstream stock of the stage's output, months of primary demand.\n\
          Flag: one country holds more than 65% of the stage (EU Critical Raw Materials Act benchmark)."
+    );
+    out
+}
+
+/// How often a shock strikes: its mean rate, the spread of an uncertain
+/// rate, and the expected events per year averaged over the regimes.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ShockRate {
+    pub shock: String,
+    pub kind: String,
+    /// Mean events per year in the normal regime.
+    pub rate_per_year: f64,
+    pub uncertain: bool,
+    /// 5% and 95% quantiles of an uncertain rate (equal to the rate otherwise).
+    pub rate_p05: f64,
+    pub rate_p95: f64,
+    /// Mean rate times the regime-averaged multiplier.
+    pub expected_per_year: f64,
+}
+
+/// Draws behind the quantiles of an uncertain rate (fixed seed: `inspect`
+/// prints the same every time).
+const RATE_DRAWS: usize = 100_000;
+
+/// The rates of every shock.
+pub fn shock_rates(model: &Model) -> Vec<ShockRate> {
+    use rand::SeedableRng;
+    model
+        .shocks
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let (p05, p95) = match &s.rate_dist {
+                None => (s.rate_per_year, s.rate_per_year),
+                Some(d) => {
+                    let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(i as u64);
+                    let mut v: Vec<f64> = (0..RATE_DRAWS)
+                        .map(|_| d.sample(&mut rng).max(0.0))
+                        .collect();
+                    v.sort_by(f64::total_cmp);
+                    (v[RATE_DRAWS / 20], v[RATE_DRAWS - RATE_DRAWS / 20 - 1])
+                }
+            };
+            let normal = 1.0 - model.regimes.iter().map(|r| r.probability).sum::<f64>();
+            let factor = normal.max(0.0)
+                + model
+                    .regimes
+                    .iter()
+                    .map(|r| r.probability * r.factors[i])
+                    .sum::<f64>();
+            ShockRate {
+                shock: s.id.clone(),
+                kind: s.kind.as_str().to_string(),
+                rate_per_year: s.rate_per_year,
+                uncertain: s.rate_dist.is_some(),
+                rate_p05: p05,
+                rate_p95: p95,
+                expected_per_year: s.rate_per_year * factor,
+            }
+        })
+        .collect()
+}
+
+/// The shock rate table as text.
+pub fn render_rates(rows: &[ShockRate]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<28} {:<12} {:>9} {:>21} {:>12}",
+        "shock", "kind", "rate/yr", "uncertain 5%-95%", "E[events]/yr"
+    );
+    for r in rows {
+        let spread = if r.uncertain {
+            format!("{:.3} - {:.3}", r.rate_p05, r.rate_p95)
+        } else {
+            "-".into()
+        };
+        let _ = writeln!(
+            out,
+            "{:<28} {:<12} {:>9.3} {:>21} {:>12.3}",
+            r.shock, r.kind, r.rate_per_year, spread, r.expected_per_year
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nrate/yr: mean events per year in the normal regime (an uncertain rate is drawn once per trial).\n\
+         E[events]/yr: the mean rate times the regime-averaged multiplier."
     );
     out
 }
