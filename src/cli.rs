@@ -114,7 +114,7 @@ pub struct SweepArgs {
     /// A number to vary: PATH=LOW..HIGH[:STEPS] (repeatable; STEPS with --grid).
     #[arg(long = "vary", value_name = "PATH=LOW..HIGH[:STEPS]")]
     pub vary: Vec<String>,
-    /// The §5 aggregate followed (mean, cvar95, prob_gt_10, p95, ...); default mean.
+    /// The aggregate followed (a metric of summary.json: mean, cvar95, prob_gt_10, p95, ...); default mean.
     #[arg(long, value_name = "M")]
     pub metric: Option<String>,
     /// The commodity followed; default: every commodity (one for --target).

@@ -1,5 +1,5 @@
-//! The §5 aggregate a sweep follows, and the per-trial influence values that
-//! give its confidence intervals.
+//! The aggregate (docs/model.md §5) a sweep follows, and the per-trial
+//! influence values that give its confidence intervals.
 //!
 //! Every aggregate T of the trial values is, to first order, the mean of an
 //! influence value ψ(trial) (for a mean, the trial value itself; for

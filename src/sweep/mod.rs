@@ -3,8 +3,9 @@
 //!
 //! Every sweep point is the base scenario patched at some PATHs (see
 //! [`path`]), validated and compiled like a strategy, and run on the base's
-//! random streams (§6 common random numbers). Points are stepped through the
-//! trials together in batches (see [`pass`]) sized so memory stays bounded;
+//! random streams (docs/model.md §6, common random numbers). Points step
+//! through the trials together in batches (see [`pass`]) sized so memory
+//! stays bounded;
 //! a point equal to the base gives exactly the base's figures, and nothing
 //! depends on the thread count.
 

@@ -1,7 +1,8 @@
 //! One batch of sweep points stepped through the same trials together: every
 //! model of the batch runs trial t before any runs trial t + 1 (as `compare`
 //! runs its strategies), so the whole batch costs one pass over the trials,
-//! and all its models see the same draws (§6 common random numbers).
+//! and all its models see the same draws (docs/model.md §6, common random
+//! numbers).
 //!
 //! Per model and chosen commodity the batch keeps the §5 accumulator of the
 //! chosen series, and the exact sums of the influence values ψ of the metric

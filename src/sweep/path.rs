@@ -1,6 +1,7 @@
 //! PATHs of `sweep`: one number of a scenario, named
 //! `<table>.<id>.<field>[.<key>...]`, and points: the base scenario patched
-//! with values for some PATHs, by the strategy patch machinery of §6.
+//! with values for some PATHs, by the strategy patch machinery
+//! (docs/model.md §6).
 //!
 //! A PATH is resolved against the raw TOML of the base scenario. Ids and keys
 //! may themselves contain dots, so at every level the longest run of segments
