@@ -17,6 +17,7 @@ const CELL_H: i32 = 40;
 const HEAT_HEAD: i32 = 62;
 const HEAT_LEFT: i32 = 110;
 const HEAT_AXIS: i32 = 60;
+const BAR_SPACE: i32 = 140;
 
 pub struct SweepGrid<'a> {
     pub report: &'a SweepReport,
@@ -49,13 +50,19 @@ impl SweepGrid<'_> {
     }
 
     fn heat_size(&self) -> (u32, u32) {
-        let nx = self.report.vary[0].steps.unwrap_or(1) as i32;
-        let ny = self.report.vary[1].steps.unwrap_or(1) as i32;
-        let w = (2 * MARGIN + HEAT_LEFT + nx * CELL_W + 40).max(900);
-        let block = HEAT_HEAD + ny * CELL_H + HEAT_AXIS;
+        let k = self
+            .report
+            .commodities
+            .first()
+            .map(String::as_str)
+            .unwrap_or("");
+        let pts = self.points(k);
+        let nx = values_of(&pts, &self.report.vary[0].path).len();
+        let ny = values_of(&pts, &self.report.vary[1].path).len();
+        let (w, h) = Cells::new(nx, ny).size();
         (
-            w as u32,
-            (block * self.report.commodities.len() as i32) as u32,
+            w.max(900) as u32,
+            (h * self.report.commodities.len() as i32) as u32,
         )
     }
 }
@@ -238,8 +245,8 @@ impl SweepGrid<'_> {
         let r = self.report;
         let (px, py) = (&r.vary[0].path, &r.vary[1].path);
         let pts = self.points(k);
-        let xs = values_of(&pts, px);
-        let ys = values_of(&pts, py);
+        let (xs, ys) = (values_of(&pts, px), values_of(&pts, py));
+        let g = Cells::new(xs.len(), ys.len());
         let value = |x: f64, y: f64| {
             pts.iter()
                 .find(|p| p.values.get(px) == Some(&x) && p.values.get(py) == Some(&y))
@@ -248,54 +255,123 @@ impl SweepGrid<'_> {
         let all: Vec<f64> = pts.iter().map(|p| p.metric).filter_map(finite).collect();
         let lo = all.iter().copied().fold(f64::MAX, f64::min);
         let hi = all.iter().copied().fold(f64::MIN, f64::max);
-        let x0 = MARGIN + HEAT_LEFT;
+        let scale = |v: f64| if hi > lo { (v - lo) / (hi - lo) } else { 0.5 };
         area.draw(&Text::new(
             panel_title(r.name_of(k), 600),
             (MARGIN, 8),
             anchored(bold(PANEL_TITLE), HPos::Left, VPos::Top),
         ))?;
         for (j, &y) in ys.iter().rev().enumerate() {
-            let cy = HEAT_HEAD + j as i32 * CELL_H;
-            area.draw(&Text::new(
-                num(y),
-                (x0 - 8, cy + CELL_H / 2),
-                anchored(font(TICK), HPos::Right, VPos::Center),
-            ))?;
             for (i, &x) in xs.iter().enumerate() {
-                let cx = x0 + i as i32 * CELL_W;
                 let v = value(x, y);
-                let fill = v
-                    .map(|v| viridis(if hi > lo { (v - lo) / (hi - lo) } else { 0.5 }))
-                    .unwrap_or(MISSING);
+                let fill = v.map(|v| viridis(scale(v))).unwrap_or(MISSING);
+                let ((cx, cy), (cw, ch)) = (g.at(i, j), (g.w, g.h));
                 area.draw(&Rectangle::new(
-                    [(cx, cy), (cx + CELL_W, cy + CELL_H)],
+                    [(cx, cy), (cx + cw, cy + ch)],
                     fill.filled(),
                 ))?;
                 area.draw(&Rectangle::new(
-                    [(cx, cy), (cx + CELL_W, cy + CELL_H)],
-                    WHITE.stroke_width(2),
+                    [(cx, cy), (cx + cw, cy + ch)],
+                    WHITE.stroke_width(1),
                 ))?;
-                area.draw(&Text::new(
-                    v.map(|v| tick(r, v, 0.001)).unwrap_or_else(|| "n/a".into()),
-                    (cx + CELL_W / 2, cy + CELL_H / 2),
-                    anchored(
-                        colored(font(CELL - 2.0), text_on(&fill)),
-                        HPos::Center,
-                        VPos::Center,
-                    ),
-                ))?;
+                if g.labelled() {
+                    area.draw(&Text::new(
+                        v.map(|v| tick(r, v, 0.001)).unwrap_or_else(|| "n/a".into()),
+                        (cx + cw / 2, cy + ch / 2),
+                        anchored(
+                            colored(font(CELL - 2.0), text_on(&fill)),
+                            HPos::Center,
+                            VPos::Center,
+                        ),
+                    ))?;
+                }
             }
         }
-        let by = HEAT_HEAD + ys.len() as i32 * CELL_H;
-        for (i, &x) in xs.iter().enumerate() {
-            area.draw(&Text::new(
-                num(x),
-                (x0 + i as i32 * CELL_W + CELL_W / 2, by + 6),
-                anchored(font(TICK), HPos::Center, VPos::Top),
-            ))?;
+        g.axes(area, &xs, &ys, px, py)?;
+        g.colour_bar(area, r, lo, hi)
+    }
+}
+
+/// Geometry of a heatmap panel: cells shrink as the grid grows.
+struct Cells {
+    nx: usize,
+    ny: usize,
+    w: i32,
+    h: i32,
+}
+
+impl Cells {
+    fn new(nx: usize, ny: usize) -> Cells {
+        Cells {
+            nx,
+            ny,
+            w: (1400 / nx.max(1) as i32).clamp(14, CELL_W),
+            h: (640 / ny.max(1) as i32).clamp(10, CELL_H),
         }
+    }
+
+    /// Top-left pixel of cell column `i`, row `j` (rows from the top).
+    fn at(&self, i: usize, j: usize) -> (i32, i32) {
+        (
+            MARGIN + HEAT_LEFT + i as i32 * self.w,
+            HEAT_HEAD + j as i32 * self.h,
+        )
+    }
+
+    /// Whether cells are large enough to print their values.
+    fn labelled(&self) -> bool {
+        self.w >= 70 && self.h >= 28
+    }
+
+    /// Pixel size of the panel.
+    fn size(&self) -> (i32, i32) {
+        (
+            2 * MARGIN + HEAT_LEFT + self.nx as i32 * self.w + BAR_SPACE,
+            HEAT_HEAD + self.ny as i32 * self.h + HEAT_AXIS,
+        )
+    }
+
+    /// Tick labels (thinned so they do not overlap) and axis names.
+    fn axes<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        xs: &[f64],
+        ys: &[f64],
+        px: &str,
+        py: &str,
+    ) -> FigResult
+    where
+        DB::ErrorType: 'static,
+    {
+        let every_x = (70 / self.w + 1) as usize;
+        let every_y = (22 / self.h + 1) as usize;
+        for (j, &y) in ys
+            .iter()
+            .rev()
+            .enumerate()
+            .filter(|(j, _)| j % every_y == 0)
+        {
+            let (x0, cy) = self.at(0, j);
+            let t = Text::new(
+                num(y),
+                (x0 - 8, cy + self.h / 2),
+                anchored(font(TICK), HPos::Right, VPos::Center),
+            );
+            area.draw(&t)?;
+        }
+        let (_, by) = self.at(0, ys.len());
+        for (i, &x) in xs.iter().enumerate().filter(|(i, _)| i % every_x == 0) {
+            let (cx, _) = self.at(i, 0);
+            let t = Text::new(
+                num(x),
+                (cx + self.w / 2, by + 6),
+                anchored(font(TICK), HPos::Center, VPos::Top),
+            );
+            area.draw(&t)?;
+        }
+        let (x0, _) = self.at(0, 0);
         area.draw(&Text::new(
-            px.clone(),
+            px.to_string(),
             (x0, by + 30),
             anchored(font(AXIS_DESC), HPos::Left, VPos::Top),
         ))?;
@@ -304,6 +380,45 @@ impl SweepGrid<'_> {
             (MARGIN, HEAT_HEAD - 4),
             anchored(font(AXIS_DESC), HPos::Left, VPos::Bottom),
         ))?;
+        Ok(())
+    }
+
+    /// The colour scale right of the cells, from the panel's lowest to highest value.
+    fn colour_bar<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        r: &SweepReport,
+        lo: f64,
+        hi: f64,
+    ) -> FigResult
+    where
+        DB::ErrorType: 'static,
+    {
+        if !(lo.is_finite() && hi.is_finite()) {
+            return Ok(());
+        }
+        let (x, top) = self.at(self.nx, 0);
+        let x = x + 24;
+        let bh = (self.ny as i32 * self.h).max(60);
+        let steps = 48;
+        for s in 0..steps {
+            let ya = top + bh - bh * (s + 1) / steps;
+            let yb = top + bh - bh * s / steps;
+            let c = viridis((s as f64 + 0.5) / steps as f64);
+            area.draw(&Rectangle::new([(x, ya), (x + 16, yb)], c.filled()))?;
+        }
+        area.draw(&Rectangle::new(
+            [(x, top), (x + 16, top + bh)],
+            MUTED.stroke_width(1),
+        ))?;
+        for (v, y) in [(hi, top), (lo, top + bh)] {
+            let t = Text::new(
+                tick(r, v, 0.001),
+                (x + 22, y),
+                anchored(font(TICK), HPos::Left, VPos::Center),
+            );
+            area.draw(&t)?;
+        }
         Ok(())
     }
 }
