@@ -413,7 +413,7 @@ impl Cells {
         ))?;
         for (v, y) in [(hi, top), (lo, top + bh)] {
             let t = Text::new(
-                tick(r, v, 0.001),
+                tick(r, v, (hi - lo).max(1e-9)),
                 (x + 22, y),
                 anchored(font(TICK), HPos::Left, VPos::Center),
             );
