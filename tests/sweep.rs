@@ -338,3 +338,58 @@ fn bad_values_are_refused_before_any_simulation() {
     assert!(err.contains("consumer.EU.demand_share.a = 1.5"), "{err}");
     assert!(err.contains("demand_share"), "{err}");
 }
+
+/// The progress reported covers every model-trial run, and the plan's
+/// announced total is exact for a tornado or grid and an upper bound for
+/// a target.
+#[test]
+fn progress_covers_all_points() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let text = CASE.replace("rate_per_year = 0.0", "rate_per_year = 1.0");
+    let src = source(&text);
+    let model = Model::compile(&src.display, &src.scenario).unwrap();
+    let cases: Vec<(Vec<&str>, Metric, Mode)> = vec![
+        (
+            vec!["shock.war.rate_per_year=0.5..2", "event.ban.severity=0..1"],
+            Metric::Cvar(95),
+            Mode::Tornado,
+        ),
+        (
+            vec!["shock.war.rate_per_year=0.5..2:4"],
+            Metric::Mean,
+            Mode::Grid,
+        ),
+        (
+            vec!["consumer.EU.stockpile_months.a=0..6"],
+            Metric::Quantile(950),
+            Mode::Target(Target::parse("p95<=0.2").unwrap()),
+        ),
+    ];
+    for (vary, metric, mode) in cases {
+        let exact = !matches!(mode, Mode::Target(_));
+        let varies = vary
+            .iter()
+            .map(|v| Vary::parse(v, &src.raw).unwrap())
+            .collect();
+        let sel = Selection {
+            metric,
+            commodities: vec![0],
+            series: 0,
+        };
+        let plan = Plan::new(&src, &model, varies, sel, mode).unwrap();
+        let o = opts(500, 2);
+        let done = AtomicU64::new(0);
+        let r = plan
+            .run(o, &src.sha256, &|n| {
+                done.fetch_add(n, Ordering::Relaxed);
+            })
+            .unwrap();
+        let done = done.into_inner();
+        assert_eq!(done, r.run.model_runs as u64 * 500);
+        if exact {
+            assert_eq!(done, plan.work(o));
+        } else {
+            assert!(done <= plan.work(o), "{done} > {}", plan.work(o));
+        }
+    }
+}

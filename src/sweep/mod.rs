@@ -253,7 +253,9 @@ impl<'a> Plan<'a> {
             1
         };
         let models = match &self.mode {
-            Mode::Target(_) => (self.points.len() + 1 + target::MAX_STEPS) * passes,
+            // scan with the base and halvings in one pass each, then (for
+            // two-pass metrics) both passes again at the answer for its CI
+            Mode::Target(_) => self.points.len() + 1 + target::MAX_STEPS + 2 * (passes - 1),
             _ => (self.points.len() + self.batches(opts.threads).len()) * passes,
         };
         models as u64 * opts.trials
