@@ -244,8 +244,8 @@ pub fn drive<S: Send>(
                             let out = engines[0].run_trial(trial, &mut scratch[0]);
                             step(&mut state, trial, seg, &[out]);
                         } else {
-                            // every engine steps through this trial; each
-                            // output stays in its scratch (no copies)
+                            // Every model steps through the trial, then the
+                            // outputs are read where they lie (no copies).
                             for (e, sc) in engines.iter().zip(scratch.iter_mut()) {
                                 e.run_trial(trial, sc);
                             }

@@ -187,7 +187,7 @@ pub struct Scratch {
 }
 
 impl Scratch {
-    /// The output of the last [`Engine::run_trial`] on this scratch.
+    /// The output of the last trial run with this scratch.
     pub fn output(&self) -> &TrialOutput {
         &self.out
     }
