@@ -156,32 +156,44 @@ impl Draw for SweepGrid<'_> {
 }
 
 impl SweepGrid<'_> {
-    fn line<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>, k: &str) -> FigResult
-    where
-        DB::ErrorType: 'static,
-    {
-        let r = self.report;
-        let path = &r.vary[0].path;
+    /// The points of commodity `k` along the single PATH, by value:
+    /// (value, metric, ci).
+    fn line_points(&self, k: &str) -> Vec<(f64, f64, Option<[f64; 2]>)> {
+        let path = &self.report.vary[0].path;
         let mut pts: Vec<(f64, f64, Option<[f64; 2]>)> = self
             .points(k)
             .iter()
             .filter_map(|p| p.values.get(path).map(|&x| (x, p.metric, p.ci)))
             .collect();
         pts.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let base = r.base_of(k).map(|b| b.metric);
+        pts
+    }
+
+    /// The y range: every value, interval, the base and the target, padded.
+    fn y_range(&self, pts: &[(f64, f64, Option<[f64; 2]>)], base: Option<f64>) -> (f64, f64) {
         let ys = pts
             .iter()
             .flat_map(|p| [Some(p.1), p.2.map(|c| c[0]), p.2.map(|c| c[1])])
-            .chain([base, r.target.as_ref().map(|t| t.threshold)])
+            .chain([base, self.report.target.as_ref().map(|t| t.threshold)])
             .flatten()
             .filter_map(finite);
         let (lo, hi) = ys.fold((f64::MAX, f64::MIN), |(a, b), y| (a.min(y), b.max(y)));
         let pad = ((hi - lo) * 0.08).max(1e-4);
-        let (y0, y1) = ((lo - pad).max(0.0f64.min(lo)), hi + pad);
+        ((lo - pad).max(0.0f64.min(lo)), hi + pad)
+    }
+
+    fn line<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>, k: &str) -> FigResult
+    where
+        DB::ErrorType: 'static,
+    {
+        let r = self.report;
+        let pts = self.line_points(k);
+        let base = r.base_of(k).map(|b| b.metric);
+        let (y0, y1) = self.y_range(&pts, base);
         let (x0, x1) = (r.vary[0].low, r.vary[0].high);
         let mut chart = panel_chart(area, r.name_of(k)).build_cartesian_2d(x0..x1, y0..y1)?;
         mesh_look(&mut chart.configure_mesh())
-            .x_desc(path.as_str())
+            .x_desc(r.vary[0].path.as_str())
             .y_desc(r.metric.as_str())
             .y_label_formatter(&|y| tick(r, *y, y1 - y0))
             .draw()?;
@@ -190,11 +202,9 @@ impl SweepGrid<'_> {
             .filter_map(|p| p.2.map(|c| (p.0, c[0], c[1])))
             .collect();
         if band.len() > 1 {
-            let poly: Vec<(f64, f64)> = band
-                .iter()
-                .map(|b| (b.0, b.2))
-                .chain(band.iter().rev().map(|b| (b.0, b.1)))
-                .collect();
+            let upper = band.iter().map(|b| (b.0, b.2));
+            let poly: Vec<(f64, f64)> =
+                upper.chain(band.iter().rev().map(|b| (b.0, b.1))).collect();
             chart.draw_series(std::iter::once(Polygon::new(
                 poly,
                 OI_BLUE.mix(0.2).filled(),
@@ -214,26 +224,16 @@ impl SweepGrid<'_> {
             let (a, b) = chart.backend_coord(&(x, y));
             (a - ox, b - oy)
         };
-        let hline = |y: f64, c: RGBColor| {
-            dashes(px(x0, y), px(x1, y), 7, 5)
-                .into_iter()
-                .map(move |s| PathElement::new(vec![s.0, s.1], c.stroke_width(2)))
-        };
-        if let Some(b) = base {
-            for e in hline(b, MUTED) {
-                area.draw(&e)?;
+        let mut lines = vec![(base, MUTED)];
+        lines.push((r.target.as_ref().map(|t| t.threshold), OI_VERMILLION));
+        for (y, c) in lines.into_iter().filter_map(|(y, c)| y.map(|y| (y, c))) {
+            for s in dashes(px(x0, y), px(x1, y), 7, 5) {
+                area.draw(&PathElement::new(vec![s.0, s.1], c.stroke_width(2)))?;
             }
         }
-        if let Some(t) = &r.target {
-            for e in hline(t.threshold, OI_VERMILLION) {
-                area.draw(&e)?;
-            }
-            if let Some(v) = t.value {
-                chart.draw_series(std::iter::once(PathElement::new(
-                    vec![(v, y0), (v, y1)],
-                    OI_BLUISH_GREEN.stroke_width(2),
-                )))?;
-            }
+        if let Some(v) = r.target.as_ref().and_then(|t| t.value) {
+            let answer = PathElement::new(vec![(v, y0), (v, y1)], OI_BLUISH_GREEN.stroke_width(2));
+            chart.draw_series(std::iter::once(answer))?;
         }
         Ok(())
     }

@@ -175,46 +175,7 @@ impl<'a> Plan<'a> {
         sel: Selection,
         mode: Mode,
     ) -> Result<Plan<'a>, Error> {
-        let usage = |m: String| Err(Error::Usage(m));
-        if varies.is_empty() {
-            return usage("sweep needs at least one --vary PATH=LOW..HIGH".into());
-        }
-        for (i, v) in varies.iter().enumerate() {
-            if varies[..i].iter().any(|w| {
-                w.path.keys == v.path.keys && w.path.id == v.path.id && w.path.table == v.path.table
-            }) {
-                return usage(format!("--vary {}: the same PATH is given twice", v.path));
-            }
-            if v.steps.is_some() && !matches!(mode, Mode::Grid) {
-                return usage(format!(
-                    "--vary {}: `:STEPS` applies only with --grid",
-                    v.path
-                ));
-            }
-        }
-        let points: Vec<Vec<Option<f64>>> = match &mode {
-            Mode::Tornado => tornado_points(&varies),
-            Mode::Grid if varies.len() > 2 => {
-                return usage(format!(
-                    "--grid takes one or two --vary, got {}",
-                    varies.len()
-                ));
-            }
-            Mode::Grid => grid_points(&varies),
-            Mode::Target(_) if varies.len() != 1 => {
-                return usage(format!(
-                    "--target takes exactly one --vary, got {}",
-                    varies.len()
-                ));
-            }
-            Mode::Target(_) if sel.commodities.len() != 1 => {
-                return usage("--target needs one commodity: give --commodity".into());
-            }
-            Mode::Target(_) => target::coarse(&varies[0])
-                .into_iter()
-                .map(|v| vec![Some(v)])
-                .collect(),
-        };
+        let points = points_of(&varies, &sel, &mode).map_err(Error::Usage)?;
         let models = points
             .iter()
             .map(|vals| compile_point(source, &varies, vals))
@@ -467,6 +428,51 @@ impl<'a> Plan<'a> {
 /// The 95% confidence interval `x ± 1.96 se`.
 pub fn ci(x: f64, se: Option<f64>) -> Option<[f64; 2]> {
     se.map(|s| [x - Z95 * s, x + Z95 * s])
+}
+
+/// The points of a mode (`None`: that PATH stays as in the base), or why
+/// the combination of PATHs and mode is not allowed.
+fn points_of(
+    varies: &[Vary],
+    sel: &Selection,
+    mode: &Mode,
+) -> Result<Vec<Vec<Option<f64>>>, String> {
+    if varies.is_empty() {
+        return Err("sweep needs at least one --vary PATH=LOW..HIGH".into());
+    }
+    for (i, v) in varies.iter().enumerate() {
+        let same = |w: &&Vary| {
+            w.path.table == v.path.table && w.path.id == v.path.id && w.path.keys == v.path.keys
+        };
+        if varies[..i].iter().any(|w| same(&w)) {
+            return Err(format!("--vary {}: the same PATH is given twice", v.path));
+        }
+        if v.steps.is_some() && !matches!(mode, Mode::Grid) {
+            return Err(format!(
+                "--vary {}: `:STEPS` applies only with --grid",
+                v.path
+            ));
+        }
+    }
+    match mode {
+        Mode::Tornado => Ok(tornado_points(varies)),
+        Mode::Grid if varies.len() > 2 => Err(format!(
+            "--grid takes one or two --vary, got {}",
+            varies.len()
+        )),
+        Mode::Grid => Ok(grid_points(varies)),
+        Mode::Target(_) if varies.len() != 1 => Err(format!(
+            "--target takes exactly one --vary, got {}",
+            varies.len()
+        )),
+        Mode::Target(_) if sel.commodities.len() != 1 => {
+            Err("--target needs one commodity: give --commodity".into())
+        }
+        Mode::Target(_) => Ok(target::coarse(&varies[0])
+            .into_iter()
+            .map(|v| vec![Some(v)])
+            .collect()),
+    }
 }
 
 /// Tornado points: each PATH at LOW, then at HIGH, the others at base.
