@@ -5,7 +5,8 @@
 //! ids) → [`engine`] (one trial, no I/O) → [`stats`] (streaming aggregates,
 //! driven in parallel by [`sim`]) → [`report`] (files and tables).
 //! [`cli`] turns arguments into calls of these; [`compare`] runs strategies
-//! and attribution, [`plot`] draws the figures.
+//! and attribution, [`sweep`] varies inputs (tornado, grids, targets),
+//! [`plot`] draws the figures.
 //!
 //! Using the library directly:
 //!
@@ -59,5 +60,6 @@ pub mod report;
 pub mod scenario;
 pub mod sim;
 pub mod stats;
+pub mod sweep;
 
 pub use error::Error;

@@ -202,7 +202,7 @@ fn check_trials(trials: u64) -> Result<(), Error> {
 /// outputs)` with one output per engine (all on the same random draws);
 /// the workers' states are returned for an order-independent merge.
 /// `attribute` switches attribution on for the first engine.
-fn drive<S: Send>(
+pub fn drive<S: Send>(
     engines: &[Engine],
     opts: RunOptions,
     attribute: bool,

@@ -182,6 +182,8 @@ pub struct Scratch {
     buffer: Vec<f64>,
     /// Has `q` been filled this month (the alliance step, §4.5)?
     q_ready: bool,
+    /// Months at which some hit's coverage changes (see `month.rs`).
+    changes: Vec<usize>,
     t0: Vec<Option<usize>>,
     out: TrialOutput,
 }
@@ -494,6 +496,7 @@ impl<'m> Engine<'m> {
             stage_a: vec![0.0; self.max_s],
             buffer: vec![0.0; self.max_s],
             q_ready: false,
+            changes: Vec::new(),
             t0: vec![None; na],
             out: TrialOutput {
                 regime: 0,

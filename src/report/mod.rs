@@ -10,6 +10,8 @@ pub mod figdata;
 pub mod html;
 pub mod inspect;
 pub mod json;
+pub mod sensitivity;
+pub mod sweep;
 pub mod table;
 
 use std::io::Write;
