@@ -9,7 +9,7 @@ use plotters::prelude::*;
 
 use super::Ctx;
 use super::style::*;
-use crate::report::figdata::Convergence;
+use crate::results::figdata::Convergence;
 
 /// Commodities shown.
 pub const TOP: usize = 6;

@@ -10,7 +10,7 @@ use plotters::prelude::*;
 use super::style::*;
 use super::{Ctx, order_in};
 use crate::model::WORLD;
-use crate::report::figdata::ExceedanceCurve;
+use crate::results::figdata::ExceedanceCurve;
 
 pub fn title(ctx: &Ctx) -> String {
     format!(

@@ -94,8 +94,8 @@ fn frame<'a>(ctx: &Ctx, legend: &'a Legend) -> Frame<'a> {
         .any(|p| p.0.summary.world_tonnes_avoided.is_some())
     {
         subtitle.push(
-            "Under each name: expected world shortfall avoided over the horizon, in tonnes, summed over the commodities \
-             with an annual demand."
+            "Under each name: expected world shortfall avoided over the horizon, in tonnes (shown when one commodity \
+             has an annual demand)."
                 .to_string(),
         );
     }
@@ -239,7 +239,7 @@ where
     for ((s, x, y), &(px, py)) in pts.iter().zip(&centres) {
         let mut lines = vec![(s.id.to_string(), true)];
         if let Some(t) = s.summary.world_tonnes_avoided.and_then(finite) {
-            lines.push((format!("{} t avoided", number(t, 0)), false));
+            lines.push((format!("{} t avoided", crate::format::tonnes(t)), false));
         }
         let w = lines
             .iter()

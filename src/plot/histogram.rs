@@ -9,7 +9,7 @@ use plotters::style::text_anchor::{HPos, VPos};
 
 use super::style::*;
 use super::{Ctx, order_in};
-use crate::report::figdata::Histogram;
+use crate::results::figdata::Histogram;
 
 const MEAN_COLOR: RGBColor = OI_BLUE;
 const P95_COLOR: RGBColor = OI_VERMILLION;

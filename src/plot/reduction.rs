@@ -11,8 +11,8 @@ use plotters::style::text_anchor::{HPos, VPos};
 
 use super::style::*;
 use super::{Compared, Ctx};
-use crate::compare::ComparisonRow;
 use crate::model::WORLD;
+use crate::results::comparison::ComparisonRow;
 
 const BAR_H: i32 = 13;
 const BAR_STEP: i32 = 16;

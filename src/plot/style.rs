@@ -225,18 +225,7 @@ pub fn ellipsize(text: &str, max_px: u32, size: f64, is_bold: bool) -> String {
     "…".to_string()
 }
 
-/// An integer with thousands separators.
-pub fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use crate::format::thousands;
 
 /// A fraction as a percentage tick label, with as many decimals as the axis
 /// span `span` (a fraction) needs.
@@ -251,14 +240,12 @@ pub fn pct_tick(x: f64, span: f64) -> String {
     } else {
         3
     };
-    let v = x * 100.0;
-    let v = if v.abs() < 1e-12 { 0.0 } else { v };
-    format!("{v:.d$}%")
+    format!("{}%", crate::format::fixed(x * 100.0, d))
 }
 
 /// A fraction as a percentage with two decimals (the tables' format).
 pub fn pct2(x: f64) -> String {
-    format!("{:.2}%", x * 100.0)
+    crate::format::pct(x)
 }
 
 /// A "nice" upper axis bound at or above `x` (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6

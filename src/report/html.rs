@@ -8,10 +8,11 @@
 use std::fmt::Write;
 
 use super::Summary;
-use super::table::{pct, tonnes};
-use crate::compare::{Attribution, AttributionRow, Comparison, ComparisonRow, Part};
+use crate::format::{money, pct, thousands, tonnes};
+pub use crate::format::{pp, pp_ci};
 use crate::model::WORLD;
 use crate::plot::{Figure, Section};
+use crate::results::comparison::{Attribution, AttributionRow, Comparison, ComparisonRow, Part};
 
 /// Escapes text for HTML content and attribute values.
 pub fn escape(s: &str) -> String {
@@ -27,11 +28,6 @@ pub fn escape(s: &str) -> String {
         }
     }
     out
-}
-
-/// An integer with thousands separators.
-fn thousands(n: u64) -> String {
-    crate::plot::style::thousands(n)
 }
 
 const CSS: &str = r#"
@@ -81,7 +77,7 @@ pub fn render(summary: &Summary, figures: &[Figure]) -> String {
         escape(&heading)
     );
     let _ = writeln!(h, "<header>\n<h1>{}</h1>", escape(&heading));
-    let strategies = crate::plot::strategies(summary);
+    let strategies = crate::results::strategies(summary);
     let _ = writeln!(h, "<dl class=\"meta\">");
     let mut meta = |k: &str, v: String| {
         let _ = writeln!(h, "<dt>{}</dt><dd>{v}</dd>", escape(k));
@@ -238,17 +234,6 @@ fn figure(h: &mut String, f: &Figure, n: usize) {
     );
 }
 
-/// A difference of fractions in percentage points (as the terminal table).
-pub fn pp(x: f64) -> String {
-    format!("{:.2}", x * 100.0)
-}
-
-/// A reduction with its 95% confidence interval, in percentage points (as
-/// the terminal table).
-pub fn pp_ci(v: f64, ci: [f64; 2]) -> String {
-    format!("{} [{}, {}]", pp(v), pp(ci[0]), pp(ci[1]))
-}
-
 /// `part` as a share of `total`, one decimal (a dash without a total).
 pub fn share(part: f64, total: f64) -> String {
     if total > 0.0 && part.is_finite() {
@@ -292,7 +277,7 @@ fn comparison(
         .as_deref()
         .filter(|c| !c.trim().is_empty())
         .unwrap_or("currency units");
-    let base = crate::plot::strategies(summary)
+    let base = crate::results::strategies(summary)
         .into_iter()
         .next()
         .unwrap_or_else(|| "base".into());
@@ -301,10 +286,10 @@ fn comparison(
         "<section id=\"strategies\">\n<h2>Strategies against the base</h2>\n<p class=\"note\">Every strategy is \
          simulated on the same random draws as the base run. <b>Reductions</b> are base minus strategy, in \
          percentage points (pp) of the consumer's demand over the {months}-month horizon, with 95% confidence \
-         intervals from the paired trial-by-trial differences; <b>P(better)</b> and <b>P(worse)</b> are the shares \
-         of trials in which the strategy's shortfall is smaller or larger than the base's; <b>t/M</b> is tonnes of \
-         expected shortfall avoided per million {cur} of cost over the horizon. Rank 1 is the largest cvar95 \
-         reduction.</p>",
+         intervals from the paired trial-by-trial differences; <b>t avoided</b> is the expected shortfall avoided \
+         over the horizon in tonnes; <b>t/M</b> is tonnes of expected shortfall avoided per million {cur} of cost over \
+         the horizon. Rank 1 is the largest cvar95 reduction; a strategy that changes nothing for a commodity and \
+         consumer (the same shortfall as the base in every trial) gets no rank (-).reduction.</p>",
         months = summary.horizon_months,
         cur = escape(currency)
     );
@@ -322,7 +307,7 @@ fn comparison(
              <td>{dc}</td><td>{t}</td><td class=\"l\">{f}</td></tr>",
             id = escape(&st.id),
             name = escape(st.name.as_deref().unwrap_or("")),
-            cost = st.cost_per_year.map(tonnes).unwrap_or_else(|| "-".into()),
+            cost = st.cost_per_year.map(money).unwrap_or_else(|| "-".into()),
             dm = pp(st.world_mean_reduction_avg),
             dc = pp(st.world_cvar95_reduction_avg),
             t = st
@@ -335,8 +320,8 @@ fn comparison(
     let _ = writeln!(
         h,
         "</tbody>\n</table>\n<p class=\"note\">&Delta;: average over the commodities of the world reduction. Tonnes \
-         avoided: expected world shortfall avoided over the horizon, summed over the commodities with an annual \
-         demand. Frontier: no other strategy with a cost costs as little or less and cuts the average world cvar95 as \
+         avoided: expected world shortfall avoided over the horizon, shown when a single commodity has an annual \
+         demand (tonnes of different materials are not added; see the ranking for each commodity). Frontier: no other strategy with a cost costs as little or less and cuts the average world cvar95 as \
          much or more.</p>"
     );
     for f in figures {
@@ -363,7 +348,7 @@ fn ranking(h: &mut String, summary: &Summary, c: &Comparison, base: &str, consum
         h,
         "<table class=\"ranking\" data-consumers=\"{}\">\n<thead><tr><th class=\"l\">commodity</th>{}<th>rank</th>\
          <th class=\"l\">strategy</th><th>mean</th><th>cvar95</th><th>P(&gt;10%)</th><th>&Delta;mean [95% CI] (pp)</th>\
-         <th>&Delta;cvar95 [95% CI] (pp)</th><th>P(better)</th><th>P(worse)</th><th>t/M</th></tr></thead>\n<tbody>",
+         <th>&Delta;cvar95 [95% CI] (pp)</th><th>t avoided</th><th>t/M</th></tr></thead>\n<tbody>",
         if many { "all" } else { "world" },
         if many {
             "<th class=\"l\">consumer</th>"
@@ -381,7 +366,7 @@ fn ranking(h: &mut String, summary: &Summary, c: &Comparison, base: &str, consum
                     .iter()
                     .filter(|r| r.commodity == k && r.consumer == consumer)
                     .collect();
-                rows.sort_by_key(|r| r.rank);
+                rows.sort_by_key(|r| r.rank.unwrap_or(usize::MAX));
                 let reference = summary
                     .results
                     .iter()
@@ -433,7 +418,7 @@ fn ranking(h: &mut String, summary: &Summary, c: &Comparison, base: &str, consum
                 let _ = writeln!(
                     h,
                     "<td></td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>-</td><td>-</td><td>-</td>\
-                     <td>-</td><td>-</td></tr>",
+                     <td>-</td></tr>",
                     escape(base),
                     pct(b.metrics.mean),
                     pct(b.metrics.cvar95),
@@ -452,18 +437,17 @@ fn ranking(h: &mut String, summary: &Summary, c: &Comparison, base: &str, consum
 /// The cells of one ranking row after the commodity (and consumer) columns.
 pub fn ranking_cells(r: &ComparisonRow) -> String {
     format!(
-        "<td>{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
-        r.rank,
+        "<td>{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
+        r.rank.map(|k| k.to_string()).unwrap_or_else(|| "-".into()),
         escape(&r.strategy),
         pct(r.mean),
         pct(r.cvar95),
         pct(r.prob_gt_10),
         pp_ci(r.mean_reduction, r.mean_reduction_ci),
         pp_ci(r.cvar95_reduction, r.cvar95_reduction_ci),
-        pct(r.prob_better),
-        pct(r.prob_worse),
+        r.tonnes_avoided.map(tonnes).unwrap_or_else(|| "-".into()),
         r.tonnes_per_million
-            .map(|t| format!("{t:.1}"))
+            .map(|t| crate::format::fixed(t, 1))
             .unwrap_or_else(|| "-".into())
     )
 }
