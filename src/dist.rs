@@ -387,9 +387,17 @@ mod tests {
     #[test]
     fn accepted_extremes_sample_in_support() {
         let cases: [(&str, f64, f64); 6] = [
-            (r#"{ dist = "beta", alpha = 1e9, beta = 1e9 }"#, 0.4999, 0.5001),
+            (
+                r#"{ dist = "beta", alpha = 1e9, beta = 1e9 }"#,
+                0.4999,
+                0.5001,
+            ),
             (r#"{ dist = "beta", alpha = 0.05, beta = 0.05 }"#, 0.0, 1.0),
-            (r#"{ dist = "uniform", min = -1e307, max = 1e307 }"#, -1e307, 1e307),
+            (
+                r#"{ dist = "uniform", min = -1e307, max = 1e307 }"#,
+                -1e307,
+                1e307,
+            ),
             (
                 r#"{ dist = "triangular", min = -1e150, mode = 0.0, max = 1e150 }"#,
                 -1e150,
@@ -414,7 +422,10 @@ mod tests {
         let d = Dist::from_spec(&table(r#"{ dist = "beta", alpha = 1e9, beta = 1e9 }"#)).unwrap();
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(4);
         let m: f64 = (0..1000).map(|_| d.sample(&mut rng)).sum::<f64>() / 1000.0;
-        assert!((m - 0.5).abs() < 4.0 * 1.2e-5 / 1000f64.sqrt() + 1e-9, "{m}");
+        assert!(
+            (m - 0.5).abs() < 4.0 * 1.2e-5 / 1000f64.sqrt() + 1e-9,
+            "{m}"
+        );
     }
 
     #[test]

@@ -394,8 +394,21 @@ fn order_in(ids: &[String], id: &str) -> usize {
     ids.iter().position(|s| s == id).unwrap_or(usize::MAX)
 }
 
-/// A file-name-safe form of a strategy id.
+/// Longest file-name part made from a strategy id.
+const SLUG_MAX: usize = 48;
+
+/// A file-name-safe form of a strategy id, at most [`SLUG_MAX`] characters
+/// plus, for a longer id, 8 hex digits of its hash (so ids stay distinct).
 fn slug(s: &str) -> String {
+    let t = slug_chars(s);
+    if t.len() <= SLUG_MAX {
+        return t;
+    }
+    let hash = crate::scenario::sha256_hex(s.as_bytes());
+    format!("{}-{}", &t[..SLUG_MAX], &hash[..8])
+}
+
+fn slug_chars(s: &str) -> String {
     let t: String = s
         .chars()
         .map(|c| {
