@@ -41,15 +41,17 @@ dl.meta dt { color: #5f5f5f; }
 dl.meta dd { margin: 0; }
 code { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: .9em; word-break: break-all; }
 nav ul { padding-left: 1.2rem; columns: 2; }
-table { border-collapse: collapse; margin: .5rem 0 1rem; font-size: .92rem; }
-th, td { padding: .2rem .6rem; border-bottom: 1px solid #e5e5e5; text-align: right; white-space: nowrap; }
+table { border-collapse: collapse; margin: .5rem 0 1rem; font-size: .88rem; max-width: 100%; }
+@media (max-width: 1280px) { body { padding: 1rem 1rem 2rem; } table { font-size: .8rem; } }
+th, td { padding: .2rem .5rem; border-bottom: 1px solid #e5e5e5; text-align: right; }
+td.l, th.l, h1, h2, h3, p, dd, figcaption, summary { overflow-wrap: anywhere; }
 th { background: #f4f4f4; position: sticky; top: 0; }
 td.l, th.l { text-align: left; }
 tr.world td { font-weight: 600; }
 tr.first td { border-top: 2px solid #cfcfcf; }
 td.flag { color: #d55e00; font-weight: 600; text-align: left; }
 tr.ref td { color: #5f5f5f; font-style: italic; }
-td.parts { text-align: left; white-space: normal; min-width: 16rem; }
+td.parts { text-align: left; min-width: 10rem; }
 td.parts .n { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: .88em; }
 .note { color: #5f5f5f; font-size: .9rem; }
 figure { margin: 1.5rem 0 2.5rem; }
@@ -107,7 +109,12 @@ pub fn render(summary: &Summary, figures: &[Figure]) -> String {
     let in_section = |sec: Section| -> Vec<&Figure> {
         figures.iter().filter(|f| f.kind.section() == sec).collect()
     };
-    let main = in_section(Section::Figures);
+    // The base run's figures first; each strategy's own gallery comes after
+    // the strategies and attribution sections.
+    let base_id = strategies.first().cloned().unwrap_or_default();
+    let (main, galleries): (Vec<&Figure>, Vec<&Figure>) = in_section(Section::Figures)
+        .into_iter()
+        .partition(|f| f.strategy == base_id);
     let strat = if summary.comparison.is_some() {
         in_section(Section::Strategies)
     } else {
@@ -122,6 +129,7 @@ pub fn render(summary: &Summary, figures: &[Figure]) -> String {
         main.iter()
             .chain(&strat)
             .chain(&attr)
+            .chain(&galleries)
             .position(|g| std::ptr::eq(*g, f))
             .map(|i| i + 1)
             .unwrap_or(0)
@@ -162,6 +170,12 @@ pub fn render(summary: &Summary, figures: &[Figure]) -> String {
             nav_fig(&mut h, f);
         }
     }
+    if !galleries.is_empty() {
+        let _ = writeln!(
+            h,
+            "<li><a href=\"#strategy-figures\">Figures of each strategy</a></li>"
+        );
+    }
     let _ = writeln!(
         h,
         "<li><a href=\"#concentration-table\">Static supply concentration</a></li>\n</ul>\n</nav>"
@@ -187,6 +201,9 @@ pub fn render(summary: &Summary, figures: &[Figure]) -> String {
     if let Some(a) = &summary.attribution {
         attribution(&mut h, summary, a, &attr, &number);
     }
+    if !galleries.is_empty() {
+        galleries_section(&mut h, &strategies[1..], &galleries, &number);
+    }
 
     concentration(&mut h, summary);
 
@@ -202,7 +219,34 @@ pub fn render(summary: &Summary, figures: &[Figure]) -> String {
     h
 }
 
-/// One figure: inline SVG, title, caption and links to its files.
+/// The figures of each strategy's own run, one collapsed gallery per strategy.
+fn galleries_section(
+    h: &mut String,
+    strategies: &[String],
+    figures: &[&Figure],
+    number: &dyn Fn(&Figure) -> usize,
+) {
+    let _ = writeln!(
+        h,
+        "<section id=\"strategy-figures\">\n<h2>Figures of each strategy</h2>\n<p class=\"note\">The figures \
+         above, drawn for each strategy's run.</p>"
+    );
+    for s in strategies {
+        let figs: Vec<&&Figure> = figures.iter().filter(|f| &f.strategy == s).collect();
+        if figs.is_empty() {
+            continue;
+        }
+        let _ = writeln!(h, "<details>\n<summary>Strategy {}</summary>", escape(s));
+        for f in figs {
+            figure(h, f, number(f));
+        }
+        let _ = writeln!(h, "</details>");
+    }
+    let _ = writeln!(h, "</section>");
+}
+
+/// One figure: inline SVG, title and caption (the page is self-contained:
+/// it names no file the reader may not have).
 fn figure(h: &mut String, f: &Figure, n: usize) {
     let svg = f.svg.trim_start_matches(|c: char| c.is_whitespace());
     let svg = match svg.strip_prefix("<svg ") {
@@ -212,25 +256,14 @@ fn figure(h: &mut String, f: &Figure, n: usize) {
         ),
         None => svg.to_string(),
     };
-    let links = f
-        .files
-        .iter()
-        .map(|p| format!("<a href=\"{0}\">{0}</a>", escape(p)))
-        .collect::<Vec<_>>()
-        .join(", ");
     let _ = writeln!(
         h,
         "<figure id=\"fig-{stem}\">\n<h3>Figure {n}. {title}</h3>\n<div class=\"img\" style=\"max-width:{w}px\">\n{svg}\n</div>\n\
-         <figcaption>{caption}{files}</figcaption>\n</figure>",
+         <figcaption>{caption}</figcaption>\n</figure>",
         stem = escape(&f.stem),
         title = escape(&f.title),
         w = f.size.0,
         caption = escape(&f.caption),
-        files = if links.is_empty() {
-            String::new()
-        } else {
-            format!(" <span class=\"note\">Files: {links}.</span>")
-        },
     );
 }
 
@@ -469,8 +502,7 @@ fn attribution(
          in proportion to the supply each removed from it (output lost at the final stage in full, the loss of a \
          binding upstream stage through the bottleneck, export bans to the consumers they target); the parts add up to \
          the expected shortfall (<b>mean</b>) and, averaged over the worst 5% of trials, to the <b>tail</b> (cvar95). \
-         Shares below are of the mean / of the tail; the totals are % of demand over the {}-month horizon. See \
-         docs/figures.md for the full definition.</p>",
+         Shares below are of the mean / of the tail; the totals are % of demand over the {}-month horizon.</p>",
         summary.horizon_months
     );
     for f in figures {
