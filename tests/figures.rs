@@ -205,8 +205,14 @@ fn report_embeds_every_figure_and_the_summary_numbers() {
         assert!(html.contains(&format!("id=\"fig-{stem}\"")), "{stem}");
     }
     // Self-contained: the page links no file the reader may not have.
-    assert!(!html.contains("href=\"figures/"), "report links figure files");
-    assert!(!html.contains("docs/"), "report points to documentation files");
+    assert!(
+        !html.contains("href=\"figures/"),
+        "report links figure files"
+    );
+    assert!(
+        !html.contains("docs/"),
+        "report points to documentation files"
+    );
     assert_eq!(html.matches("<svg ").count(), STEMS.len());
     // Inline SVGs carry their figure text.
     assert!(html.contains("P(shortfall &gt; x)") || html.contains("P(shortfall > x)"));
