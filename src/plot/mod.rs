@@ -34,6 +34,7 @@ pub mod frontier;
 pub mod heatmap;
 pub mod histogram;
 pub mod overlay;
+pub mod raster;
 pub mod reduction;
 pub mod style;
 
@@ -491,7 +492,9 @@ fn render_png(kind: Kind, ctx: &Ctx, size: (u32, u32), stem: &str) -> Result<Vec
     guarded(stem, || {
         let mut buf = vec![255u8; size.0 as usize * size.1 as usize * 3];
         {
-            let root = BitMapBackend::with_buffer(&mut buf, size).into_drawing_area();
+            let backend = raster::KernedBitmap::with_buffer(&mut buf, size)
+                .ok_or_else(|| fig_err(stem, "the embedded font could not be read"))?;
+            let root = backend.into_drawing_area();
             kind.draw(&root, ctx).map_err(|e| fig_err(stem, e))?;
             root.present().map_err(|e| fig_err(stem, e))?;
         }
