@@ -121,8 +121,12 @@ fn comparison(
                     prob_better: ps.prob_better,
                     prob_worse: ps.prob_worse,
                     tonnes_avoided: t,
+                    // Divided step by step so a tiny cost cannot underflow
+                    // to 0/0; a ratio too large for a number is left out.
                     tonnes_per_million: match (t, st.cost_per_year) {
-                        (Some(t), Some(c)) if c > 0.0 => Some(t / (c * years / 1e6)),
+                        (Some(t), Some(c)) if c > 0.0 => {
+                            Some(t / c / years * 1e6).filter(|x| x.is_finite())
+                        }
                         _ => None,
                     },
                     rank: None,
