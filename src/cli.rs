@@ -242,12 +242,18 @@ fn inspect_cmd(file: &Path, json: bool) -> Result<(), Error> {
     let source = scenario::load(file)?;
     let model = load_model(&source)?;
     let rows = inspect::concentration(&model);
+    let rates = inspect::shock_rates(&model);
     if json {
-        let v = serde_json::json!({ "scenario": model.name, "concentration": rows });
+        let v =
+            serde_json::json!({ "scenario": model.name, "concentration": rows, "shocks": rates });
         let text = serde_json::to_string_pretty(&v).map_err(|e| Error::Other(e.to_string()))?;
         emit(&format!("{text}\n"))
     } else {
-        emit(&inspect::render(&rows))
+        emit(&format!(
+            "{}\n{}",
+            inspect::render(&rows),
+            inspect::render_rates(&rates)
+        ))
     }
 }
 

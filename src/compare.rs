@@ -1,4 +1,4 @@
-//! Mitigation strategies against the base (MODEL.md §6), and the attribution
+//! Mitigation strategies against the base (docs/model.md §6), and the attribution
 //! of shortfall to its causes.
 //!
 //! A comparison runs every model on the same trials (common random numbers)
@@ -101,11 +101,7 @@ fn comparison(
                 let ps = paired.pairs[si][k][i].stats();
                 let dm = b.mean - s.mean;
                 let dc = b.cvar95 - s.cvar95;
-                let demand = if i < cm.demand.len() {
-                    cm.demand[i]
-                } else {
-                    cm.monthly_demand
-                };
+                let demand = cm.monthly_tonnes(i);
                 let t = cm.annual_demand.map(|_| dm * demand * base.horizon as f64);
                 rows.push(ComparisonRow {
                     strategy: st.id.clone(),

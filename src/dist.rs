@@ -1,4 +1,4 @@
-//! Validated probability distributions for severities and durations (MODEL.md §1).
+//! Validated probability distributions for severities and durations (docs/model.md §1).
 //!
 //! [`Dist::from_spec`] checks a spec and returns a reason on failure, like
 //! rand_distr's constructors. Sampling uses rand_distr, except Beta (and PERT,
@@ -308,6 +308,120 @@ impl Dist {
 #[inline]
 pub fn unit_f64(x: u64) -> f64 {
     (x >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+}
+
+/// The mean of `max(X, 0)` for a valid spec (an uncertain rate's draws are
+/// clamped to [0, inf)); `None` when the spec is not a valid distribution.
+/// Exact (closed forms) except for a PERT straddling 0, which is integrated
+/// numerically to about 1e-12.
+pub fn clamped_mean(spec: &DistSpec) -> Option<f64> {
+    let t = match spec {
+        DistSpec::Number(v) => return Some(v.max(0.0)),
+        DistSpec::Table(t) => t,
+    };
+    let kind = t.get("dist")?.as_str()?;
+    let (_, names) = KINDS.iter().find(|(k, _)| *k == kind)?;
+    let mut p = Vec::with_capacity(names.len());
+    for name in names.iter() {
+        p.push(match t.get(*name)? {
+            toml::Value::Float(f) => *f,
+            toml::Value::Integer(i) => *i as f64,
+            _ => return None,
+        });
+    }
+    Some(match kind {
+        "fixed" => p[0].max(0.0),
+        "uniform" => uniform_pos_mean(p[0], p[1]),
+        "triangular" => triangular_pos_mean(p[0], p[1], p[2]),
+        "pert" => pert_pos_mean(p[0], p[1], p[2]),
+        "beta" => p[0] / (p[0] + p[1]),
+        "lognormal" => p[0] * (p[1] * p[1] / 2.0).exp(),
+        "exponential" => p[0],
+        "gamma" => p[0] * p[1],
+        "normal" => normal_pos_mean(p[0], p[1]),
+        _ => return None,
+    })
+}
+
+fn uniform_pos_mean(a: f64, b: f64) -> f64 {
+    if a >= 0.0 {
+        a / 2.0 + b / 2.0
+    } else if b <= 0.0 {
+        0.0
+    } else {
+        b / 2.0 * (b / (b - a))
+    }
+}
+
+/// E[max(X, 0)] of a piecewise-linear density: Simpson's rule on each linear
+/// piece clipped to [0, inf) is exact (the integrand x f(x) is quadratic).
+fn triangular_pos_mean(a: f64, c: f64, b: f64) -> f64 {
+    if a >= 0.0 {
+        return a / 3.0 + c / 3.0 + b / 3.0;
+    }
+    if b <= 0.0 || a == b {
+        return b.max(0.0);
+    }
+    let pdf = |x: f64| {
+        if x < c {
+            2.0 * (x - a) / ((b - a) * (c - a))
+        } else if x > c {
+            2.0 * (b - x) / ((b - a) * (b - c))
+        } else {
+            2.0 / (b - a)
+        }
+    };
+    let piece = |lo: f64, hi: f64| {
+        let (lo, hi) = (lo.max(0.0), hi.max(0.0));
+        if hi <= lo {
+            return 0.0;
+        }
+        let m = lo / 2.0 + hi / 2.0;
+        (hi - lo) / 6.0 * (lo * pdf(lo) + 4.0 * m * pdf(m) + hi * pdf(hi))
+    };
+    piece(a, c) + piece(c, b)
+}
+
+fn pert_pos_mean(min: f64, mode: f64, max: f64) -> f64 {
+    if min >= 0.0 {
+        return min / 6.0 + 4.0 * mode / 6.0 + max / 6.0;
+    }
+    if max <= 0.0 || min == max {
+        return max.max(0.0);
+    }
+    let range = max - min;
+    let (a, b) = (
+        1.0 + 4.0 * (mode - min) / range,
+        1.0 + 4.0 * (max - mode) / range,
+    );
+    let ln_norm = libm::lgamma(a + b) - libm::lgamma(a) - libm::lgamma(b);
+    // x = min + range z >= 0 from z0 on; the density is smooth (a, b >= 1).
+    let z0 = -min / range;
+    let f = |z: f64| {
+        if z <= 0.0 || z >= 1.0 {
+            return 0.0;
+        }
+        let dens = (ln_norm + (a - 1.0) * z.ln() + (b - 1.0) * (1.0 - z).ln()).exp();
+        (min + range * z) * dens
+    };
+    let n = 20_000;
+    let h = (1.0 - z0) / n as f64;
+    let mut sum = f(z0) + f(1.0);
+    for i in 1..n {
+        let w = if i % 2 == 1 { 4.0 } else { 2.0 };
+        sum += w * f(z0 + h * i as f64);
+    }
+    sum * h / 3.0
+}
+
+fn normal_pos_mean(mu: f64, sd: f64) -> f64 {
+    if sd == 0.0 {
+        return mu.max(0.0);
+    }
+    let z = mu / sd;
+    let cdf = 0.5 * libm::erfc(-z / std::f64::consts::SQRT_2);
+    let pdf = (-0.5 * z * z).exp() / (2.0 * std::f64::consts::PI).sqrt();
+    mu * cdf + sd * pdf
 }
 
 #[cfg(test)]

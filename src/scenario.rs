@@ -1,4 +1,4 @@
-//! The scenario file as written: serde types that mirror MODEL.md §1 one to one,
+//! The scenario file as written: serde types that mirror docs/model.md §1 one to one,
 //! plus the strategy patching of §6 (which works on raw TOML tables).
 //!
 //! Nothing here checks meaning (shares summing to one, ids being declared, ...):
@@ -82,6 +82,9 @@ pub struct Commodity {
     pub name: String,
     pub annual_demand: Option<f64>,
     pub stages: Option<Vec<String>>,
+    /// Midstream stocks of upstream stages' output, months of primary demand.
+    #[serde(default)]
+    pub buffer_months: BTreeMap<String, f64>,
     #[serde(default)]
     pub producers: BTreeMap<String, BTreeMap<String, f64>>,
 }
@@ -113,7 +116,8 @@ pub struct Shock {
     pub global: Option<bool>,
     pub commodities: Option<Vec<String>>,
     pub stages: Option<Vec<String>>,
-    pub rate_per_year: Option<f64>,
+    /// A number, or a distribution spec for an uncertain rate (§3).
+    pub rate_per_year: Option<DistSpec>,
     pub probability_per_year: Option<f64>,
     pub severity: DistSpec,
     pub duration_months: DistSpec,

@@ -1,4 +1,4 @@
-//! Streaming aggregates of per-trial figures (MODEL.md §5).
+//! Streaming aggregates of per-trial figures (docs/model.md §5).
 //!
 //! Every accumulator is exact integer arithmetic (counts, fixed-point sums)
 //! or order-free (a bin's first value and whether others differed), so

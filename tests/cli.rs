@@ -1,5 +1,5 @@
 //! End-to-end tests of the `crmsim` binary: exit codes, messages, output
-//! files (MODEL.md §7) and determinism (§5). Every test works in its own
+//! files (docs/model.md §7) and determinism (§5). Every test works in its own
 //! temporary folder and keeps trial counts small.
 
 use std::path::Path;

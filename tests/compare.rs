@@ -1,4 +1,4 @@
-//! Strategies (MODEL.md §6): common random numbers, paired confidence
+//! Strategies (docs/model.md §6): common random numbers, paired confidence
 //! intervals, attribution totals, and the `compare` command end to end.
 
 use std::path::PathBuf;

@@ -1,4 +1,4 @@
-//! Exact analytic cases for each step of MODEL.md §4, worked by hand.
+//! Exact analytic cases for each step of docs/model.md §4, worked by hand.
 //!
 //! Scheduled events make a trial deterministic, so each case checks the
 //! engine's per-trial figures against numbers computed in the comments
@@ -248,16 +248,32 @@ fn surge_with_fractional_ramp() {
 #[test]
 fn diversion_from_non_members() {
     // No spare capacity, diversion 0.5. q(AU,ROW) = 0.2 * 0.5 = 0.1 (ROW gets
-    // all it is offered), V = 0.05, need 0.25: EU gets 0.05 from t0 = 0 on
-    // (diversion does not wait for the ramp), ROW loses it.
+    // all it is offered), V = w * 0.05, need 0.25. Diversion waits for the
+    // ramp like surge (§4.5): t0 = 0, ramp 3, so w = 0 in months 0-2 and 1
+    // after. EU: 3 * 0.25 + 9 * 0.2 = 2.55 over 12 * 0.5; ROW loses 9 * 0.05.
     let f = alliance_case(0.0, 3.0, 0.5);
-    close(f.shortfall[0], 0.4, "EU");
-    close(f.shortfall[1], 0.6, "ROW");
+    close(f.shortfall[0], 2.55 / 6.0, "EU");
+    close(f.shortfall[1], (3.0 + 0.45) / 6.0, "ROW");
     close(
         f.shortfall[2],
         0.5,
         "world: diversion moves supply, adds none",
     );
+    // Without a ramp, diversion flows from t0 = 0: EU 0.2 short all year.
+    let f = alliance_case(0.0, 0.0, 0.5);
+    close(f.shortfall[0], 0.4, "EU, no ramp");
+    close(f.shortfall[1], 0.6, "ROW, no ramp");
+}
+
+#[test]
+fn diversion_with_a_fractional_ramp() {
+    // Ramp 1.5: w(0) = 0, w(1) = 0.5, w(t >= 2) = 1, V = w * 0.05.
+    // EU: 0.25 + 0.225 + 10 * 0.2 = 2.475; ROW: 12 * 0.25 + 0.025 + 10 * 0.05.
+    let f = alliance_case(0.0, 1.5, 0.5);
+    close(f.shortfall[0], 2.475 / 6.0, "EU");
+    close(f.shortfall[1], 3.525 / 6.0, "ROW");
+    close(f.shortfall[2], 0.5, "world");
+    assert_eq!(f.months_short[0], 12);
 }
 
 #[test]

@@ -310,12 +310,12 @@ proptest! {
             for i in 0..f.shortfall.len() {
                 prop_assert!((0.0..=1.0).contains(&f.shortfall[i]));
                 prop_assert!(f.shortfall[i] <= f.peak[i] + 1e-12);
-                if i < cm.demand.len() {
-                    world += f.shortfall[i] * cm.demand[i];
+                if i < cm.demand_rel.len() {
+                    world += f.shortfall[i] * cm.demand_rel[i];
                 }
             }
             let w = f.shortfall.len() - 1;
-            prop_assert!((world / cm.monthly_demand - f.shortfall[w]).abs() < 1e-9);
+            prop_assert!((world - f.shortfall[w]).abs() < 1e-9);
         }
     }
 }

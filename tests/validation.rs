@@ -1,4 +1,4 @@
-//! MODEL.md §1: every validation rule is rejected with a message naming the
+//! docs/model.md §1: every validation rule is rejected with a message naming the
 //! file, the table and id, the field and the reason; valid files compile with
 //! the documented defaults and conventions.
 //!
@@ -2095,15 +2095,17 @@ fn row_takes_the_remainder() {
     // mining: AU 0.5 + CN 0.2 -> ROW 0.3; refining: CN 0.8 -> ROW 0.2.
     assert!((c.row_share[0] - 0.3).abs() < 1e-12, "{:?}", c.row_share);
     assert!((c.row_share[1] - 0.2).abs() < 1e-12, "{:?}", c.row_share);
-    // ROW is the last local producer, with capacity = remainder * M.
+    // ROW is the last local producer, with capacity = remainder * P (in
+    // units of M; P is the primary demand, M less what is recycled).
     assert_eq!(*c.producers.last().unwrap(), m.n_countries());
     let row = c.producers.len() - 1;
-    assert!((c.cap[0][row] - 30.0).abs() < 1e-9);
-    assert!((c.cap[1][row] - 20.0).abs() < 1e-9);
+    assert!((c.cap[0][row] - 0.3 * c.market_total).abs() < 1e-12);
+    assert!((c.cap[1][row] - 0.2 * c.market_total).abs() < 1e-12);
     // Consumer ROW: 1 - 0.3 - 0.2 = 0.5 of demand, no recycling, no stock.
     let j = m.n_consumers();
-    assert!((c.demand[j] - 50.0).abs() < 1e-9);
-    assert_eq!(c.market[j], c.demand[j]);
+    assert!((c.demand_rel[j] - 0.5).abs() < 1e-12);
+    assert!((c.monthly_tonnes(j) - 50.0).abs() < 1e-9);
+    assert_eq!(c.market[j], c.demand_rel[j]);
     assert_eq!(c.stock0[j], 0.0);
 }
 

@@ -1,4 +1,4 @@
-//! The Monte Carlo engine: one trial at a time, no I/O (MODEL.md §3–§5).
+//! The Monte Carlo engine: one trial at a time, no I/O (docs/model.md §3–§5).
 //!
 //! A trial draws the regime, then each shock's events from streams keyed by
 //! (seed, trial, shock id) ([`rng`]), turns the events into *hits* on the
@@ -12,13 +12,18 @@
 //! helps and no stock moves (shortfalls below 1e-12 of demand, which are
 //! floating-point dust, are taken as zero; see `SNAP`).
 
+mod alliance;
+mod attribution;
+mod month;
 pub mod rng;
+
+use alliance::Classes;
 
 use rand::Rng;
 use rand_distr::{Distribution, Poisson};
 
 use crate::dist::unit_f64;
-use crate::model::{CommodityModel, Effect, Model};
+use crate::model::{Effect, Model};
 
 /// Relative shortfall below which a consumer counts as fully served.
 pub const SNAP: f64 = 1e-12;
@@ -173,6 +178,10 @@ pub struct Scratch {
     alliance_vps: Vec<Vec<usize>>,
     ov: Vec<f64>,
     stage_a: Vec<f64>,
+    /// Midstream buffers left per stage (§4.2), this trial.
+    buffer: Vec<f64>,
+    /// Has `q` been filled this month (the alliance step, §4.5)?
+    q_ready: bool,
     t0: Vec<Option<usize>>,
     out: TrialOutput,
 }
@@ -188,6 +197,9 @@ pub struct Engine<'m> {
     /// `lambda[r][i]`: expected events of shock i over the horizon in regime r.
     lambda: Vec<Vec<f64>>,
     p0: Vec<Vec<f64>>,
+    /// `scale[r][i]`: regime factor × horizon in years (an uncertain rate's
+    /// draw times this is the trial's expected count).
+    scale: Vec<Vec<f64>>,
     shocks: Vec<CompiledShock>,
     masks: Vec<Vec<bool>>,
     scheduled: Vec<Vec<Hit>>,
@@ -204,56 +216,6 @@ pub struct Engine<'m> {
 }
 
 const REGIME_KEY: u64 = 0x5245_4749_4d45_0001;
-
-/// Final-stage producers grouped by the alliances they belong to. In the
-/// alliance step (§4.5) every quantity of an untouched producer (running at
-/// capacity, not banning) is proportional to its capacity, so the untouched
-/// producers of one class act exactly as one producer with their summed
-/// capacity; only producers hit this trial need to be followed one by one.
-#[derive(Debug, Clone, Default)]
-struct Classes {
-    /// Per local producer, its class (None: in no alliance of the commodity).
-    class_of: Vec<Option<usize>>,
-    /// Per class: summed final-stage capacity, the surge budget factor
-    /// (largest spare capacity over its alliances) and its alliances.
-    cap: Vec<f64>,
-    spare: Vec<f64>,
-    alliances: Vec<Vec<usize>>,
-}
-
-impl Classes {
-    fn new(cm: &CommodityModel) -> Classes {
-        let fin = cm.final_stage();
-        let np = cm.producers.len();
-        let mut c = Classes {
-            class_of: vec![None; np],
-            ..Classes::default()
-        };
-        let mut keys: Vec<(Vec<usize>, u64)> = Vec::new();
-        for p in 0..np {
-            let member: Vec<usize> = (0..cm.alliances.len())
-                .filter(|&ai| cm.alliances[ai].member_producers.contains(&p))
-                .collect();
-            if member.is_empty() {
-                continue;
-            }
-            let key = (member, cm.max_spare[p].to_bits());
-            let idx = match keys.iter().position(|k| *k == key) {
-                Some(i) => i,
-                None => {
-                    keys.push(key.clone());
-                    c.cap.push(0.0);
-                    c.spare.push(cm.max_spare[p]);
-                    c.alliances.push(key.0.clone());
-                    keys.len() - 1
-                }
-            };
-            c.class_of[p] = Some(idx);
-            c.cap[idx] += cm.cap[fin][p];
-        }
-        c
-    }
-}
 
 fn compile_effects(effects: &[Effect], masks: &mut Vec<Vec<bool>>) -> Vec<CompiledEffect> {
     effects
@@ -343,6 +305,63 @@ fn poisson_inverse(u: f64, lambda: f64, p0: f64) -> u64 {
     n
 }
 
+/// Per regime (the implicit normal one last) and shock: the expected event
+/// count over the horizon, its Poisson zero probability, and the factor that
+/// turns a per-year rate into it.
+struct RateTables {
+    regime_cum: Vec<f64>,
+    lambda: Vec<Vec<f64>>,
+    p0: Vec<Vec<f64>>,
+    scale: Vec<Vec<f64>>,
+}
+
+impl RateTables {
+    fn new(model: &Model) -> RateTables {
+        let hscale = model.horizon as f64 / 12.0;
+        let mut regime_cum = Vec::new();
+        let mut acc = 0.0;
+        let mut factors: Vec<&[f64]> = Vec::new();
+        for r in &model.regimes {
+            acc += r.probability;
+            regime_cum.push(acc);
+            factors.push(&r.factors);
+        }
+        let ones = vec![1.0; model.shocks.len()];
+        factors.push(&ones);
+        // The normal regime keeps v1's exact product rate * hscale.
+        let lambda: Vec<Vec<f64>> = factors
+            .iter()
+            .enumerate()
+            .map(|(r, f)| {
+                let normal = r == model.regimes.len();
+                (model.shocks.iter().zip(f.iter()))
+                    .map(|(s, f)| {
+                        if normal {
+                            s.rate_per_year * hscale
+                        } else {
+                            s.rate_per_year * f * hscale
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        let p0 = lambda
+            .iter()
+            .map(|row| row.iter().map(|l| (-l).exp()).collect())
+            .collect();
+        let scale = factors
+            .iter()
+            .map(|f| f.iter().map(|f| f * hscale).collect())
+            .collect();
+        RateTables {
+            regime_cum,
+            lambda,
+            p0,
+            scale,
+        }
+    }
+}
+
 impl<'m> Engine<'m> {
     pub fn new(model: &'m Model, seed: u64) -> Engine<'m> {
         let mut masks = Vec::new();
@@ -368,33 +387,7 @@ impl<'m> Engine<'m> {
                 (model.shocks.len() + ei) as u32,
             );
         }
-        let hscale = model.horizon as f64 / 12.0;
-        let mut regime_cum = Vec::new();
-        let mut lambda = Vec::new();
-        let mut acc = 0.0;
-        for r in &model.regimes {
-            acc += r.probability;
-            regime_cum.push(acc);
-            lambda.push(
-                model
-                    .shocks
-                    .iter()
-                    .zip(&r.factors)
-                    .map(|(s, f)| s.rate_per_year * f * hscale)
-                    .collect::<Vec<_>>(),
-            );
-        }
-        lambda.push(
-            model
-                .shocks
-                .iter()
-                .map(|s| s.rate_per_year * hscale)
-                .collect(),
-        );
-        let p0 = lambda
-            .iter()
-            .map(|row| row.iter().map(|l| (-l).exp()).collect())
-            .collect();
+        let rates = RateTables::new(model);
         let mut sources: Vec<String> = model.shocks.iter().map(|s| s.id.clone()).collect();
         sources.extend(model.events.iter().map(|e| e.id.clone()));
         let max_p = model
@@ -413,9 +406,10 @@ impl<'m> Engine<'m> {
             model,
             seed,
             sources,
-            regime_cum,
-            lambda,
-            p0,
+            regime_cum: rates.regime_cum,
+            lambda: rates.lambda,
+            p0: rates.p0,
+            scale: rates.scale,
             shocks,
             masks,
             scheduled,
@@ -491,6 +485,8 @@ impl<'m> Engine<'m> {
             alliance_vps: vec![Vec::new(); na],
             ov: Vec::new(),
             stage_a: vec![0.0; self.max_s],
+            buffer: vec![0.0; self.max_s],
+            q_ready: false,
             t0: vec![None; na],
             out: TrialOutput {
                 regime: 0,
@@ -521,12 +517,21 @@ impl<'m> Engine<'m> {
         };
         let h = model.horizon as f64;
         for (i, shock) in model.shocks.iter().enumerate() {
-            let lambda = self.lambda[regime][i];
-            if lambda <= 0.0 || self.shocks[i].effects.is_empty() {
+            if self.shocks[i].effects.is_empty() {
+                continue;
+            }
+            let (lambda, p0) = match &shock.rate_dist {
+                None => (self.lambda[regime][i], self.p0[regime][i]),
+                Some(d) => {
+                    let mut rr = rng::stream_rate_rng(self.seed, trial, shock.key);
+                    let lambda = d.sample(&mut rr).max(0.0) * self.scale[regime][i];
+                    (lambda, (-lambda).exp())
+                }
+            };
+            if lambda <= 0.0 {
                 continue;
             }
             let u = rng::stream_unit(self.seed, trial, shock.key);
-            let p0 = self.p0[regime][i];
             if u < p0 {
                 continue;
             }
@@ -592,569 +597,6 @@ impl<'m> Engine<'m> {
     /// (without scheduled events).
     pub fn last_hits<'s>(&self, sc: &'s Scratch, k: usize) -> &'s [Hit] {
         &sc.hits[k]
-    }
-
-    /// The producer units of the alliance step for one commodity-trial: each
-    /// member producer touched by a hit on its own, and per class the rest.
-    fn alliance_units(&self, k: usize, fin: usize, np: usize, sc: &mut Scratch) {
-        let cm = &self.model.commodities[k];
-        let cl = &self.classes[k];
-        sc.vp_p.clear();
-        sc.vp_cap.clear();
-        sc.vp_spare.clear();
-        for v in sc.alliance_vps.iter_mut() {
-            v.clear();
-        }
-        let rest = &mut sc.class_rest;
-        rest.clear();
-        rest.extend_from_slice(&cl.cap);
-        let own =
-            |p: usize, sc: &Scratch| sc.banned.contains(&p) || sc.touched.contains(&(fin * np + p));
-        for p in 0..np {
-            let Some(c) = cl.class_of[p] else { continue };
-            if !own(p, sc) {
-                continue;
-            }
-            sc.class_rest[c] -= cm.cap[fin][p];
-            let v = sc.vp_cap.len();
-            sc.vp_p.push(Some(p));
-            sc.vp_cap.push(cm.cap[fin][p]);
-            sc.vp_spare.push(cl.spare[c]);
-            for &ai in &cl.alliances[c] {
-                sc.alliance_vps[ai].push(v);
-            }
-        }
-        for c in 0..sc.class_rest.len() {
-            let cap = sc.class_rest[c];
-            if cap <= 0.0 {
-                continue;
-            }
-            let v = sc.vp_cap.len();
-            sc.vp_p.push(None);
-            sc.vp_cap.push(cap);
-            sc.vp_spare.push(cl.spare[c]);
-            for &ai in &cl.alliances[c] {
-                sc.alliance_vps[ai].push(v);
-            }
-        }
-    }
-
-    /// §4 for every month of one commodity, given its hits; fills `out`.
-    ///
-    /// Only the producers some hit touches are looked at one by one; the
-    /// rest run at capacity and enter through the stage totals. A month
-    /// whose hits cover exactly what they covered the month before has the
-    /// same market (steps 1-4), which is then reused.
-    // Indices run over several parallel per-consumer arrays at once.
-    #[allow(clippy::needless_range_loop)]
-    pub fn simulate_commodity(&self, k: usize, hits: &[Hit], sc: &mut Scratch, out: &mut Figures) {
-        let cm: &CommodityModel = &self.model.commodities[k];
-        let horizon = self.model.horizon;
-        out.clear();
-        sc.out.attrib[k].clear();
-        if hits.is_empty() || cm.market_total <= 0.0 {
-            return;
-        }
-        let attribute = sc.attribute;
-        if attribute {
-            let nj = cm.demand.len();
-            sc.attr_w.clear();
-            sc.attr_w.resize(hits.len() * nj, 0.0);
-            sc.attr_part.clear();
-            sc.attr_part.resize(hits.len() * nj, 0.0);
-            sc.attr_world.clear();
-            sc.attr_world.resize(hits.len(), 0.0);
-        }
-        let nj = cm.demand.len();
-        let np = cm.producers.len();
-        let ns = cm.stages.len();
-        let fin = ns - 1;
-        let cap_total = &self.cap_total[k];
-        let mut lo = f64::INFINITY;
-        let mut hi: f64 = 0.0;
-        // Producers touched by output hits (per stage) and by bans.
-        sc.touched.clear();
-        sc.banned.clear();
-        for hit in hits {
-            lo = lo.min(hit.start);
-            hi = hi.max(hit.end);
-            let p = hit.producer as usize;
-            if hit.mask == NO_MASK {
-                let idx = hit.stage as usize * np + p;
-                if !sc.touched.contains(&idx) {
-                    sc.touched.push(idx);
-                }
-            } else if !sc.banned.contains(&p) {
-                sc.banned.push(p);
-            }
-        }
-        let t_lo = (lo.floor().max(0.0) as usize).min(horizon);
-        let t_hi = (hi.ceil() as usize).min(horizon);
-        sc.stock[..nj].copy_from_slice(&cm.stock0);
-        sc.sum_s[..nj + 1].fill(0.0);
-        let na = cm.alliances.len();
-        sc.t0[..na].fill(None);
-        if na > 0 {
-            self.alliance_units(k, fin, np, sc);
-        }
-        sc.ov.clear();
-        sc.ov.resize(hits.len(), -1.0);
-        let big_m = cm.monthly_demand;
-        let m_tot = cm.market_total;
-        let cap_l = &cm.cap[fin];
-        let mut r = 0.0;
-        let mut have_market = false;
-        let mut have_s5 = false;
-        let mut any_ban = false;
-        sc.w[..na].fill(-1.0);
-        for t in t_lo..t_hi {
-            let tf = t as f64;
-            // Which hits cover this month, and by how much; same as last month?
-            let mut same = have_market;
-            let mut any_hit = false;
-            for (i, hit) in hits.iter().enumerate() {
-                let ov = hit.overlap(tf);
-                any_hit |= ov > 0.0;
-                if ov != sc.ov[i] {
-                    same = false;
-                    sc.ov[i] = ov;
-                }
-            }
-            if !any_hit {
-                have_market = false;
-                have_s5 = false;
-                sc.ov.fill(-1.0);
-                continue;
-            }
-            if !same {
-                // 1. output and access, for touched producers only
-                for &idx in &sc.touched {
-                    sc.keep[idx] = 1.0;
-                }
-                for &p in &sc.banned {
-                    sc.acc[p * nj..(p + 1) * nj].fill(1.0);
-                }
-                any_ban = false;
-                for (hit, &ov) in hits.iter().zip(&sc.ov) {
-                    if ov <= 0.0 {
-                        continue;
-                    }
-                    let p = hit.producer as usize;
-                    if hit.mask == NO_MASK {
-                        sc.keep[hit.stage as usize * np + p] *= 1.0 - hit.sev * ov;
-                    } else {
-                        any_ban = true;
-                        let mask = &self.masks[hit.mask as usize];
-                        let f = 1.0 - hit.sev * ov;
-                        for (j, &m) in mask.iter().enumerate() {
-                            if m {
-                                sc.acc[p * nj + j] *= f;
-                            }
-                        }
-                    }
-                }
-                // 2. bottleneck: A(s) = capacity - losses of touched producers
-                let a = &mut sc.stage_a[..ns];
-                a.copy_from_slice(cap_total);
-                for &idx in &sc.touched {
-                    let (s, p) = (idx / np, idx % np);
-                    a[s] -= cm.cap[s][p] * (1.0 - sc.keep[idx]);
-                }
-                for v in a.iter_mut() {
-                    *v = v.max(0.0);
-                }
-                let a_l = a[fin];
-                r = if a_l <= 0.0 {
-                    0.0
-                } else {
-                    a[..fin].iter().fold(1.0f64, |r, &a_s| r.min(a_s / a_l))
-                };
-                // 3-4. access and proportional rationing
-                let supply = r * a_l;
-                for j in 0..nj {
-                    let mut offered = supply;
-                    if any_ban {
-                        for &p in &sc.banned {
-                            let f = cap_l[p] * sc.keep[fin * np + p] * r;
-                            offered -= f * (1.0 - sc.acc[p * nj + j]);
-                        }
-                    }
-                    let u = (offered * cm.market[j] / m_tot).max(0.0);
-                    sc.big_u[j] = u;
-                    let mj = cm.market[j];
-                    let short = mj - mj.min(u);
-                    sc.s4[j] = if short <= SNAP * mj { 0.0 } else { short };
-                }
-                have_market = true;
-                if attribute {
-                    self.attribution_weights(k, hits, r, any_ban, sc);
-                }
-            }
-            // 5. alliances. Their result depends only on the market, on which
-            // have started (t0 is judged on step 4's S) and on their surge
-            // weights: when all are as last month, so is the result.
-            let mut reuse = same && have_s5;
-            for (ai, a) in cm.alliances.iter().enumerate() {
-                if sc.t0[ai].is_none()
-                    && (0..nj).any(|j| a.member_consumer[j] && sc.s4[j] > SHORT_EPS * cm.demand[j])
-                {
-                    sc.t0[ai] = Some(t);
-                }
-                let w = match sc.t0[ai] {
-                    Some(t0) => (tf + 1.0 - tf.max(t0 as f64 + a.ramp_months)).clamp(0.0, 1.0),
-                    None => -1.0,
-                };
-                if w != sc.w[ai] {
-                    reuse = false;
-                    sc.w[ai] = w;
-                }
-            }
-            let s = &mut sc.s[..nj];
-            if reuse {
-                s.copy_from_slice(&sc.s5[..nj]);
-            } else {
-                s.copy_from_slice(&sc.s4[..nj]);
-            }
-            if na > 0 && !reuse {
-                let keep_l = &sc.keep[fin * np..(fin + 1) * np];
-                let nv = sc.vp_cap.len();
-                // Per alliance producer unit: its output f = cap * keep * r.
-                for v in 0..nv {
-                    let keep = sc.vp_p[v].map_or(1.0, |p| keep_l[p]);
-                    sc.vp_f[v] = sc.vp_cap[v] * keep * r;
-                    sc.budget[v] = sc.vp_spare[v] * sc.vp_f[v];
-                }
-                let mut q_ready = false;
-                for (ai, a) in cm.alliances.iter().enumerate() {
-                    let w = sc.w[ai];
-                    if w < 0.0 {
-                        continue; // not started
-                    }
-                    // Surge waits for the ramp (weight w); diversion redirects sales from t0 on.
-                    if (w <= 0.0 || a.spare_capacity <= 0.0) && a.diversion <= 0.0 {
-                        continue;
-                    }
-                    let need: f64 = (0..nj)
-                        .filter(|&j| a.member_consumer[j])
-                        .map(|j| s[j])
-                        .sum();
-                    if need <= 0.0 {
-                        continue;
-                    }
-                    let units = &sc.alliance_vps[ai];
-                    let mut g = 0.0;
-                    if w > 0.0 && a.spare_capacity > 0.0 {
-                        for &v in units {
-                            let x = (w * a.spare_capacity * sc.vp_f[v])
-                                .min(sc.budget[v])
-                                .max(0.0);
-                            sc.avail[v] = x;
-                            g += x;
-                        }
-                    }
-                    let mut q_tot = 0.0;
-                    // Diversion is only drawn on when surge falls short.
-                    if a.diversion > 0.0 && g < need {
-                        if !q_ready {
-                            // q(c, j) = u(c, j) R(j) / U(j) = f(c) acc(c, j) ratio(j)
-                            for j in 0..nj {
-                                let uj = sc.big_u[j];
-                                sc.ratio[j] = if uj > 0.0 {
-                                    cm.market[j] / m_tot * cm.market[j].min(uj) / uj
-                                } else {
-                                    0.0
-                                };
-                            }
-                            sc.q_done[..nv].fill(false);
-                            q_ready = true;
-                        }
-                        for &v in units {
-                            if !sc.q_done[v] {
-                                let f = sc.vp_f[v];
-                                let banned = match sc.vp_p[v] {
-                                    Some(p) if any_ban && sc.banned.contains(&p) => Some(p),
-                                    _ => None,
-                                };
-                                for j in 0..nj {
-                                    let acc = banned.map_or(1.0, |p| sc.acc[p * nj + j]);
-                                    sc.q[v * nj + j] = f * acc * sc.ratio[j];
-                                }
-                                sc.q_done[v] = true;
-                            }
-                            let d: f64 = (0..nj)
-                                .filter(|&j| !a.member_consumer[j])
-                                .map(|j| sc.q[v * nj + j])
-                                .sum();
-                            sc.div_p[v] = d;
-                            q_tot += d;
-                        }
-                    }
-                    let help = need.min(g + a.diversion * q_tot);
-                    if help <= 0.0 {
-                        continue;
-                    }
-                    let g_used = help.min(g);
-                    let v_used = help - g_used;
-                    if g > 0.0 {
-                        for &v in units {
-                            sc.budget[v] -= g_used * sc.avail[v] / g;
-                        }
-                    }
-                    let frac = help / need;
-                    for j in 0..nj {
-                        if a.member_consumer[j] {
-                            let share = s[j] / need;
-                            if v_used > 0.0 && q_tot > 0.0 {
-                                for &v in units {
-                                    sc.q[v * nj + j] += v_used * share * sc.div_p[v] / q_tot;
-                                }
-                            }
-                            s[j] *= 1.0 - frac;
-                        } else if v_used > 0.0 && q_tot > 0.0 {
-                            let mut take = 0.0;
-                            for &v in units {
-                                let d = v_used * sc.q[v * nj + j] / q_tot;
-                                sc.q[v * nj + j] -= d;
-                                take += d;
-                            }
-                            s[j] += take;
-                        }
-                    }
-                }
-            }
-            if na > 0 && !reuse {
-                sc.s5[..nj].copy_from_slice(s);
-                have_s5 = true;
-            }
-            // 6. stockpiles, and the month's figures
-            let mut world = 0.0;
-            for j in 0..nj {
-                let d = cm.demand[j];
-                if d <= 0.0 {
-                    continue;
-                }
-                let mut sj = s[j];
-                if sc.stock[j] > 0.0 && sj > 0.0 {
-                    let release = sc.stock[j].min(sj);
-                    sj -= release;
-                    sc.stock[j] -= release;
-                }
-                world += sj;
-                sc.sum_s[j] += sj;
-                if attribute && sj > 0.0 {
-                    split_shortfall(
-                        &sc.attr_w,
-                        &sc.attr_world,
-                        &sc.ov,
-                        &mut sc.attr_part,
-                        nj,
-                        j,
-                        sj,
-                    );
-                }
-                let rel = sj / d;
-                if rel > out.peak[j] {
-                    out.peak[j] = rel;
-                }
-                if sj >= 0.01 * d {
-                    out.months_short[j] += 1;
-                }
-                if cm.has_stockpile[j] && sc.stock[j] <= 0.0 && sj > SHORT_EPS * d {
-                    out.stockout[j] = true;
-                }
-            }
-            sc.sum_s[nj] += world;
-            let rel = world / big_m;
-            out.monthly_world[t] = rel;
-            if rel > out.peak[nj] {
-                out.peak[nj] = rel;
-            }
-            if world >= 0.01 * big_m {
-                out.months_short[nj] += 1;
-            }
-        }
-        // leave keep and acc all ones for the next commodity
-        for &idx in &sc.touched {
-            sc.keep[idx] = 1.0;
-        }
-        for &p in &sc.banned {
-            sc.acc[p * nj..(p + 1) * nj].fill(1.0);
-        }
-        let hf = horizon as f64;
-        for j in 0..nj {
-            let d = cm.demand[j];
-            out.shortfall[j] = if d > 0.0 {
-                (sc.sum_s[j] / (hf * d)).min(1.0)
-            } else {
-                0.0
-            };
-        }
-        out.shortfall[nj] = (sc.sum_s[nj] / (hf * big_m)).min(1.0);
-        if attribute {
-            let parts = &mut sc.out.attrib[k];
-            for (h, hit) in hits.iter().enumerate() {
-                let country = cm.producers[hit.producer as usize] as u32;
-                let mut world = 0.0;
-                for j in 0..nj {
-                    let v = sc.attr_part[h * nj + j];
-                    if v > 0.0 {
-                        world += v;
-                        parts.push(AttribPart {
-                            series: j as u32,
-                            source: hit.source,
-                            country,
-                            value: v / (hf * cm.demand[j]),
-                        });
-                    }
-                }
-                if world > 0.0 {
-                    parts.push(AttribPart {
-                        series: nj as u32,
-                        source: hit.source,
-                        country,
-                        value: world / (hf * big_m),
-                    });
-                }
-            }
-        }
-    }
-
-    /// Per hit and consumer, the supply the hit removed from the consumer in
-    /// this month (the weights of the attribution, see docs/outputs.md):
-    /// final-stage output losses in full, the bottleneck's loss `(1 - r) A(L)`
-    /// to the hits on the binding upstream stage, both offered to consumers in
-    /// proportion to market demand; ban losses to the consumers they target.
-    /// Several hits on one producer share its loss in proportion to
-    /// `severity * overlap`.
-    fn attribution_weights(&self, k: usize, hits: &[Hit], r: f64, any_ban: bool, sc: &mut Scratch) {
-        let cm = &self.model.commodities[k];
-        let nj = cm.demand.len();
-        let np = cm.producers.len();
-        let ns = cm.stages.len();
-        let fin = ns - 1;
-        let m_tot = cm.market_total;
-        sc.attr_w.fill(0.0);
-        sc.attr_world.fill(0.0);
-        for &idx in &sc.touched {
-            sc.cell_x[idx] = 0.0;
-        }
-        for &p in &sc.banned {
-            sc.ban_y[p * nj..(p + 1) * nj].fill(0.0);
-        }
-        for (hit, &ov) in hits.iter().zip(&sc.ov) {
-            if ov <= 0.0 {
-                continue;
-            }
-            let p = hit.producer as usize;
-            if hit.mask == NO_MASK {
-                sc.cell_x[hit.stage as usize * np + p] += hit.sev * ov;
-            } else {
-                for (j, &m) in self.masks[hit.mask as usize].iter().enumerate() {
-                    if m {
-                        sc.ban_y[p * nj + j] += hit.sev * ov;
-                    }
-                }
-            }
-        }
-        // The binding upstream stage and its total loss.
-        let a_l = sc.stage_a[fin];
-        let mut bind = None;
-        if r < 1.0 {
-            let mut best = f64::INFINITY;
-            for s in 0..fin {
-                let ratio = if a_l > 0.0 { sc.stage_a[s] / a_l } else { 0.0 };
-                if ratio < best {
-                    best = ratio;
-                    bind = Some(s);
-                }
-            }
-        }
-        let bind_loss: f64 = bind
-            .map(|s| {
-                sc.touched
-                    .iter()
-                    .filter(|&&idx| idx / np == s)
-                    .map(|&idx| cm.cap[s][idx % np] * (1.0 - sc.keep[idx]))
-                    .sum()
-            })
-            .unwrap_or(0.0);
-        for (h, (hit, &ov)) in hits.iter().zip(&sc.ov).enumerate() {
-            if ov <= 0.0 {
-                continue;
-            }
-            let p = hit.producer as usize;
-            let x = hit.sev * ov;
-            if hit.mask == NO_MASK {
-                let s = hit.stage as usize;
-                let idx = s * np + p;
-                let cell_loss = cm.cap[s][p] * (1.0 - sc.keep[idx]);
-                let share = if sc.cell_x[idx] > 0.0 {
-                    x / sc.cell_x[idx]
-                } else {
-                    0.0
-                };
-                let mut removed = 0.0;
-                if s == fin {
-                    removed += cell_loss * share;
-                }
-                if Some(s) == bind && bind_loss > 0.0 {
-                    removed += (1.0 - r) * a_l * cell_loss * share / bind_loss;
-                }
-                if removed > 0.0 {
-                    sc.attr_world[h] += removed;
-                    for j in 0..nj {
-                        sc.attr_w[h * nj + j] = removed * cm.market[j] / m_tot;
-                    }
-                }
-            } else if any_ban {
-                let f = cm.cap[fin][p] * sc.keep[fin * np + p] * r;
-                for (j, &m) in self.masks[hit.mask as usize].iter().enumerate() {
-                    let y = sc.ban_y[p * nj + j];
-                    if m && y > 0.0 {
-                        let lost = f * (1.0 - sc.acc[p * nj + j]) * cm.market[j] / m_tot;
-                        let w = lost * x / y;
-                        sc.attr_w[h * nj + j] = w;
-                        sc.attr_world[h] += w;
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Splits consumer j's shortfall `sj` of this month over the hits, in
-/// proportion to the supply each removed from j; a consumer short only
-/// through an alliance's diversion takes the month's world weights, and
-/// failing those, the active hits share equally.
-fn split_shortfall(
-    w: &[f64],
-    world_w: &[f64],
-    ov: &[f64],
-    part: &mut [f64],
-    nj: usize,
-    j: usize,
-    sj: f64,
-) {
-    let n_hits = world_w.len();
-    let total: f64 = (0..n_hits).map(|h| w[h * nj + j]).sum();
-    if total > 0.0 {
-        for h in 0..n_hits {
-            part[h * nj + j] += sj * w[h * nj + j] / total;
-        }
-        return;
-    }
-    let world: f64 = world_w.iter().sum();
-    if world > 0.0 {
-        for h in 0..n_hits {
-            part[h * nj + j] += sj * world_w[h] / world;
-        }
-        return;
-    }
-    let active = ov.iter().filter(|&&o| o > 0.0).count().max(1);
-    for h in 0..n_hits {
-        if ov[h] > 0.0 {
-            part[h * nj + j] += sj / active as f64;
-        }
     }
 }
 

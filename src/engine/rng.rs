@@ -37,6 +37,14 @@ pub fn stream_rng(seed: u64, trial: u64, key: u64) -> Xoshiro256PlusPlus {
     Xoshiro256PlusPlus::seed_from_u64(stream_word(seed, trial, key, 1))
 }
 
+/// A generator for a shock's uncertain rate in trial `trial` (drawn once per
+/// trial, before its events; a stream of the shock's own, apart from the
+/// event draws, so a fixed-rate shock's events are as before).
+#[inline]
+pub fn stream_rate_rng(seed: u64, trial: u64, key: u64) -> Xoshiro256PlusPlus {
+    Xoshiro256PlusPlus::seed_from_u64(stream_word(seed, trial, key, 2))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

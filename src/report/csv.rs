@@ -1,5 +1,5 @@
 //! `metrics.csv`: one row per figure, `strategy,commodity,consumer,metric,value`
-//! (MODEL.md §7). A null figure (`stockout_prob` without a stockpile) is an
+//! (docs/model.md §7). A null figure (`stockout_prob` without a stockpile) is an
 //! empty value.
 
 use super::{Exporter, Summary};

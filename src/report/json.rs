@@ -1,4 +1,4 @@
-//! `summary.json` (MODEL.md §7).
+//! `summary.json` (docs/model.md §7).
 
 use super::{Exporter, Summary};
 use crate::error::Error;

@@ -1,4 +1,4 @@
-//! Everything a run leaves behind: `summary.json` and `metrics.csv` (MODEL.md
+//! Everything a run leaves behind: `summary.json` and `metrics.csv` (docs/model.md
 //! §7), the terminal tables, and the concentration figures of `inspect`.
 //!
 //! Each file format is one [`Exporter`]; files are written to a temporary name

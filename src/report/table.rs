@@ -52,11 +52,7 @@ pub fn render(model: &Model, run: &RunResult, trials: u64) -> String {
                 pct(m.prob_gt_10)
             );
             if tonnes_col {
-                let d = if i < cm.demand.len() {
-                    cm.demand[i]
-                } else {
-                    cm.monthly_demand
-                };
+                let d = cm.monthly_tonnes(i);
                 let _ = write!(out, " {:>14}", tonnes(m.mean * d * model.horizon as f64));
             }
             out.push('\n');

@@ -39,6 +39,9 @@ pub struct StageConcentration {
     pub hhi_governance: Option<f64>,
     /// Producers with governance scores / listed producers.
     pub governance_coverage: f64,
+    /// Midstream stock of this stage's output held downstream, in months of
+    /// primary demand (upstream stages only; 0 without a buffer).
+    pub buffer_months: f64,
     pub over_65: bool,
     /// Listed producers, largest first (ROW not included).
     pub producers: Vec<ProducerShare>,
@@ -80,6 +83,7 @@ pub fn concentration(model: &Model) -> Vec<StageConcentration> {
                 } else {
                     covered as f64 / listed.len() as f64
                 },
+                buffer_months: cm.buffer_months[s],
                 over_65: top.is_some_and(|&(_, sh)| sh > CRMA_LIMIT),
                 producers: listed
                     .iter()

@@ -106,11 +106,7 @@ impl Summary {
             let ids = series_ids(m);
             for (k, cm) in m.commodities.iter().enumerate() {
                 for (i, id) in ids.iter().enumerate() {
-                    let d = if i < cm.demand.len() {
-                        cm.demand[i]
-                    } else {
-                        cm.monthly_demand
-                    };
+                    let d = cm.monthly_tonnes(i);
                     results.push(ResultRow {
                         strategy: strategy.to_string(),
                         commodity: cm.id.clone(),

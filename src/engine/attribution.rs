@@ -1,0 +1,179 @@
+//! Attribution of each trial's shortfall to its causes (docs/model.md,
+//! "Attribution"): per month, the supply each hit removed from each consumer
+//! is the weight with which that consumer's shortfall is split over the hits.
+
+use super::month::Dims;
+use super::{AttribPart, Engine, Hit, NO_MASK, Scratch};
+
+impl Engine<'_> {
+    /// Per hit and consumer, the supply the hit removed from the consumer in
+    /// this month (the weights of the attribution, see docs/model.md):
+    /// final-stage output losses in full, the bottleneck's loss `(1 - r) A(L)`
+    /// to the hits on the binding upstream stage, both offered to consumers in
+    /// proportion to market demand; ban losses to the consumers they target.
+    /// Several hits on one producer share its loss in proportion to
+    /// `severity * overlap`.
+    pub(super) fn attribution_weights(
+        &self,
+        k: usize,
+        hits: &[Hit],
+        r: f64,
+        any_ban: bool,
+        sc: &mut Scratch,
+    ) {
+        let cm = &self.model.commodities[k];
+        let nj = cm.demand_rel.len();
+        let np = cm.producers.len();
+        let ns = cm.stages.len();
+        let fin = ns - 1;
+        let m_tot = cm.market_total;
+        sc.attr_w.fill(0.0);
+        sc.attr_world.fill(0.0);
+        for &idx in &sc.touched {
+            sc.cell_x[idx] = 0.0;
+        }
+        for &p in &sc.banned {
+            sc.ban_y[p * nj..(p + 1) * nj].fill(0.0);
+        }
+        for (hit, &ov) in hits.iter().zip(&sc.ov) {
+            if ov <= 0.0 {
+                continue;
+            }
+            let p = hit.producer as usize;
+            if hit.mask == NO_MASK {
+                sc.cell_x[hit.stage as usize * np + p] += hit.sev * ov;
+            } else {
+                for (j, &m) in self.masks[hit.mask as usize].iter().enumerate() {
+                    if m {
+                        sc.ban_y[p * nj + j] += hit.sev * ov;
+                    }
+                }
+            }
+        }
+        // The binding upstream stage and its total loss.
+        let a_l = sc.stage_a[fin];
+        let mut bind = None;
+        if r < 1.0 {
+            let mut best = f64::INFINITY;
+            for s in 0..fin {
+                let ratio = if a_l > 0.0 { sc.stage_a[s] / a_l } else { 0.0 };
+                if ratio < best {
+                    best = ratio;
+                    bind = Some(s);
+                }
+            }
+        }
+        let bind_loss: f64 = bind
+            .map(|s| {
+                sc.touched
+                    .iter()
+                    .filter(|&&idx| idx / np == s)
+                    .map(|&idx| cm.cap[s][idx % np] * (1.0 - sc.keep[idx]))
+                    .sum()
+            })
+            .unwrap_or(0.0);
+        for (h, (hit, &ov)) in hits.iter().zip(&sc.ov).enumerate() {
+            if ov <= 0.0 {
+                continue;
+            }
+            let p = hit.producer as usize;
+            let x = hit.sev * ov;
+            if hit.mask == NO_MASK {
+                let s = hit.stage as usize;
+                let idx = s * np + p;
+                let cell_loss = cm.cap[s][p] * (1.0 - sc.keep[idx]);
+                let share = if sc.cell_x[idx] > 0.0 {
+                    x / sc.cell_x[idx]
+                } else {
+                    0.0
+                };
+                let mut removed = 0.0;
+                if s == fin {
+                    removed += cell_loss * share;
+                }
+                if Some(s) == bind && bind_loss > 0.0 {
+                    removed += (1.0 - r) * a_l * cell_loss * share / bind_loss;
+                }
+                if removed > 0.0 {
+                    sc.attr_world[h] += removed;
+                    for j in 0..nj {
+                        sc.attr_w[h * nj + j] = removed * cm.market[j] / m_tot;
+                    }
+                }
+            } else if any_ban {
+                let f = cm.cap[fin][p] * sc.keep[fin * np + p] * r;
+                for (j, &m) in self.masks[hit.mask as usize].iter().enumerate() {
+                    let y = sc.ban_y[p * nj + j];
+                    if m && y > 0.0 {
+                        let lost = f * (1.0 - sc.acc[p * nj + j]) * cm.market[j] / m_tot;
+                        let w = lost * x / y;
+                        sc.attr_w[h * nj + j] = w;
+                        sc.attr_world[h] += w;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The trial's attribution parts of commodity `k`: each hit's accumulated
+    /// share of each series' shortfall, as a share of that series' demand.
+    pub(super) fn attribution_parts(&self, k: usize, hits: &[Hit], d: Dims, sc: &mut Scratch) {
+        let cm = &self.model.commodities[k];
+        let nj = d.nj;
+        let hf = self.model.horizon as f64;
+        let parts = &mut sc.out.attrib[k];
+        for (h, hit) in hits.iter().enumerate() {
+            let country = cm.producers[hit.producer as usize] as u32;
+            let mut world = 0.0;
+            for j in 0..nj {
+                let v = sc.attr_part[h * nj + j];
+                if v > 0.0 {
+                    world += v;
+                    parts.push(AttribPart {
+                        series: j as u32,
+                        source: hit.source,
+                        country,
+                        value: v / (hf * cm.demand_rel[j]),
+                    });
+                }
+            }
+            if world > 0.0 {
+                parts.push(AttribPart {
+                    series: nj as u32,
+                    source: hit.source,
+                    country,
+                    value: world / hf,
+                });
+            }
+        }
+    }
+}
+
+/// Splits consumer j's shortfall `sj` of this month over the hits, in
+/// proportion to the supply each removed from j; a consumer short only
+/// through an alliance's diversion takes the month's world weights, and
+/// failing those, the active hits share equally.
+pub(super) fn split_shortfall(sc: &mut Scratch, nj: usize, j: usize, sj: f64) {
+    let (w, world_w, ov, part) = (&sc.attr_w, &sc.attr_world, &sc.ov, &mut sc.attr_part);
+    let n_hits = world_w.len();
+    let total: f64 = (0..n_hits).map(|h| w[h * nj + j]).sum();
+    if total > 0.0 {
+        for h in 0..n_hits {
+            part[h * nj + j] += sj * w[h * nj + j] / total;
+        }
+        return;
+    }
+    let world: f64 = world_w.iter().sum();
+    if world > 0.0 {
+        for h in 0..n_hits {
+            part[h * nj + j] += sj * world_w[h] / world;
+        }
+        return;
+    }
+    let active = ov.iter().filter(|&&o| o > 0.0).count().max(1);
+    for h in 0..n_hits {
+        if ov[h] > 0.0 {
+            part[h * nj + j] += sj / active as f64;
+        }
+    }
+}

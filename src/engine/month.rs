@@ -1,0 +1,299 @@
+//! The months of one commodity in one trial (docs/model.md §4), one function
+//! per step: output (1), bottleneck with midstream buffers (2), access and
+//! market (3–4), alliances (5, in [`super::alliance`]) and stockpiles (6).
+//!
+//! Only the producers some hit touches are looked at one by one; the rest run
+//! at capacity and enter through the stage totals. A month whose hits cover
+//! exactly what they covered the month before, and in which no buffer moved,
+//! has the same market (steps 1-4), which is then reused.
+
+use super::{Engine, Figures, Hit, NO_MASK, SHORT_EPS, SNAP, Scratch};
+use crate::model::CommodityModel;
+
+/// Sizes and totals of one commodity, fixed for the whole trial.
+#[derive(Clone, Copy)]
+pub(super) struct Dims {
+    /// Consumers with ROW.
+    pub nj: usize,
+    /// Local producers with ROW.
+    pub np: usize,
+    pub ns: usize,
+    /// The final stage L.
+    pub fin: usize,
+    /// Primary demand P (units of M).
+    pub m_tot: f64,
+}
+
+impl Dims {
+    pub fn of(cm: &CommodityModel) -> Dims {
+        let ns = cm.stages.len();
+        Dims {
+            nj: cm.demand_rel.len(),
+            np: cm.producers.len(),
+            ns,
+            fin: ns - 1,
+            m_tot: cm.market_total,
+        }
+    }
+}
+
+impl Engine<'_> {
+    /// §4 for every month of one commodity, given its hits; fills `out`.
+    pub fn simulate_commodity(&self, k: usize, hits: &[Hit], sc: &mut Scratch, out: &mut Figures) {
+        let cm: &CommodityModel = &self.model.commodities[k];
+        out.clear();
+        sc.out.attrib[k].clear();
+        if hits.is_empty() || cm.market_total <= 0.0 {
+            return;
+        }
+        let d = Dims::of(cm);
+        let (t_lo, t_hi) = self.prepare(k, hits, d, sc);
+        let mut r = 0.0;
+        let mut have_market = false;
+        let mut have_s5 = false;
+        let mut any_ban = false;
+        let mut buffers_moved = false;
+        for t in t_lo..t_hi {
+            let (any_hit, same) = coverage(hits, t as f64, have_market && !buffers_moved, sc);
+            if !any_hit {
+                have_market = false;
+                have_s5 = false;
+                sc.ov.fill(-1.0);
+                continue;
+            }
+            if !same {
+                any_ban = self.step_output(hits, d, sc);
+                (r, buffers_moved) = step_bottleneck(cm, &self.cap_total[k], d, sc);
+                step_market(cm, r, any_ban, d, sc);
+                have_market = true;
+                if sc.attribute {
+                    self.attribution_weights(k, hits, r, any_ban, sc);
+                }
+            }
+            let reuse = self.alliance_weights(cm, t, same && have_s5, d, sc);
+            self.step_alliances(cm, r, any_ban, reuse, d, sc);
+            have_s5 |= !cm.alliances.is_empty();
+            step_stockpiles(cm, t, d, sc, out);
+        }
+        self.finish(k, hits, d, sc, out);
+    }
+
+    /// Per-trial state: touched producers, the months to simulate, stocks,
+    /// buffers, alliance start months and producer units.
+    fn prepare(&self, k: usize, hits: &[Hit], d: Dims, sc: &mut Scratch) -> (usize, usize) {
+        let cm = &self.model.commodities[k];
+        let horizon = self.model.horizon;
+        if sc.attribute {
+            for v in [&mut sc.attr_w, &mut sc.attr_part] {
+                v.clear();
+                v.resize(hits.len() * d.nj, 0.0);
+            }
+            sc.attr_world.clear();
+            sc.attr_world.resize(hits.len(), 0.0);
+        }
+        let mut lo = f64::INFINITY;
+        let mut hi: f64 = 0.0;
+        sc.touched.clear();
+        sc.banned.clear();
+        for hit in hits {
+            lo = lo.min(hit.start);
+            hi = hi.max(hit.end);
+            let p = hit.producer as usize;
+            if hit.mask == NO_MASK {
+                let idx = hit.stage as usize * d.np + p;
+                if !sc.touched.contains(&idx) {
+                    sc.touched.push(idx);
+                }
+            } else if !sc.banned.contains(&p) {
+                sc.banned.push(p);
+            }
+        }
+        sc.stock[..d.nj].copy_from_slice(&cm.stock0);
+        sc.buffer[..d.ns].copy_from_slice(&cm.buffer);
+        sc.sum_s[..d.nj + 1].fill(0.0);
+        let na = cm.alliances.len();
+        sc.t0[..na].fill(None);
+        sc.w[..na].fill(-1.0);
+        if na > 0 {
+            self.alliance_units(k, d.fin, d.np, sc);
+        }
+        sc.ov.clear();
+        sc.ov.resize(hits.len(), -1.0);
+        let t_lo = (lo.floor().max(0.0) as usize).min(horizon);
+        let t_hi = (hi.ceil() as usize).min(horizon);
+        (t_lo, t_hi)
+    }
+
+    /// Step 1: keep(c, s) of touched producers and acc(c, j) of banning ones.
+    /// Returns whether a ban acts this month.
+    fn step_output(&self, hits: &[Hit], d: Dims, sc: &mut Scratch) -> bool {
+        let (nj, np) = (d.nj, d.np);
+        for &idx in &sc.touched {
+            sc.keep[idx] = 1.0;
+        }
+        for &p in &sc.banned {
+            sc.acc[p * nj..(p + 1) * nj].fill(1.0);
+        }
+        let mut any_ban = false;
+        for (hit, &ov) in hits.iter().zip(&sc.ov) {
+            if ov <= 0.0 {
+                continue;
+            }
+            let p = hit.producer as usize;
+            if hit.mask == NO_MASK {
+                sc.keep[hit.stage as usize * np + p] *= 1.0 - hit.sev * ov;
+            } else {
+                any_ban = true;
+                let f = 1.0 - hit.sev * ov;
+                for (j, &m) in self.masks[hit.mask as usize].iter().enumerate() {
+                    if m {
+                        sc.acc[p * nj + j] *= f;
+                    }
+                }
+            }
+        }
+        any_ban
+    }
+
+    /// After the last month: shortfalls as shares of demand over the horizon,
+    /// and the attribution parts when asked for.
+    fn finish(&self, k: usize, hits: &[Hit], d: Dims, sc: &mut Scratch, out: &mut Figures) {
+        let cm = &self.model.commodities[k];
+        // leave keep and acc all ones for the next commodity
+        for &idx in &sc.touched {
+            sc.keep[idx] = 1.0;
+        }
+        for &p in &sc.banned {
+            sc.acc[p * d.nj..(p + 1) * d.nj].fill(1.0);
+        }
+        let hf = self.model.horizon as f64;
+        for j in 0..d.nj {
+            let dj = cm.demand_rel[j];
+            out.shortfall[j] = if dj > 0.0 {
+                (sc.sum_s[j] / (hf * dj)).min(1.0)
+            } else {
+                0.0
+            };
+        }
+        out.shortfall[d.nj] = (sc.sum_s[d.nj] / hf).min(1.0);
+        if sc.attribute {
+            self.attribution_parts(k, hits, d, sc);
+        }
+    }
+}
+
+/// Which hits cover month t, and by how much (`sc.ov`); `same` when the
+/// coverage equals last month's and `may_reuse` holds.
+fn coverage(hits: &[Hit], tf: f64, may_reuse: bool, sc: &mut Scratch) -> (bool, bool) {
+    let mut same = may_reuse;
+    let mut any_hit = false;
+    for (hit, ov_last) in hits.iter().zip(sc.ov.iter_mut()) {
+        let ov = hit.overlap(tf);
+        any_hit |= ov > 0.0;
+        if ov != *ov_last {
+            same = false;
+            *ov_last = ov;
+        }
+    }
+    (any_hit, same)
+}
+
+/// Step 2: stage outputs A(s), upstream buffers covering their gap to the
+/// final stage, then the bottleneck ratio r. Returns r and whether a buffer
+/// released anything (the next month then cannot reuse this one).
+fn step_bottleneck(
+    cm: &CommodityModel,
+    cap_total: &[f64],
+    d: Dims,
+    sc: &mut Scratch,
+) -> (f64, bool) {
+    let np = d.np;
+    let a = &mut sc.stage_a[..d.ns];
+    a.copy_from_slice(cap_total);
+    for &idx in &sc.touched {
+        let (s, p) = (idx / np, idx % np);
+        a[s] -= cm.cap[s][p] * (1.0 - sc.keep[idx]);
+    }
+    for v in a.iter_mut() {
+        *v = v.max(0.0);
+    }
+    let a_l = a[d.fin];
+    let mut moved = false;
+    for (a_s, b) in a[..d.fin].iter_mut().zip(&mut sc.buffer[..d.fin]) {
+        if *b > 0.0 && *a_s < a_l {
+            let release = b.min(a_l - *a_s);
+            *a_s += release;
+            *b -= release;
+            moved = true;
+        }
+    }
+    let r = if a_l <= 0.0 {
+        0.0
+    } else {
+        a[..d.fin].iter().fold(1.0f64, |r, &a_s| r.min(a_s / a_l))
+    };
+    (r, moved)
+}
+
+/// Steps 3-4: what each consumer is offered after bans, and proportional
+/// rationing; the shortfall S(j) of step 4 goes to `sc.s4`.
+fn step_market(cm: &CommodityModel, r: f64, any_ban: bool, d: Dims, sc: &mut Scratch) {
+    let (nj, np, fin) = (d.nj, d.np, d.fin);
+    let cap_l = &cm.cap[fin];
+    let supply = r * sc.stage_a[fin];
+    for j in 0..nj {
+        let mut offered = supply;
+        if any_ban {
+            for &p in &sc.banned {
+                let f = cap_l[p] * sc.keep[fin * np + p] * r;
+                offered -= f * (1.0 - sc.acc[p * nj + j]);
+            }
+        }
+        let mj = cm.market[j];
+        let u = (offered * mj / d.m_tot).max(0.0);
+        sc.big_u[j] = u;
+        let short = mj - mj.min(u);
+        sc.s4[j] = if short <= SNAP * mj { 0.0 } else { short };
+    }
+}
+
+/// Step 6: stockpile releases, then the month's figures.
+fn step_stockpiles(cm: &CommodityModel, t: usize, d: Dims, sc: &mut Scratch, out: &mut Figures) {
+    let nj = d.nj;
+    let mut world = 0.0;
+    for j in 0..nj {
+        let dj = cm.demand_rel[j];
+        if dj <= 0.0 {
+            continue;
+        }
+        let mut sj = sc.s[j];
+        if sc.stock[j] > 0.0 && sj > 0.0 {
+            let release = sc.stock[j].min(sj);
+            sj -= release;
+            sc.stock[j] -= release;
+        }
+        world += sj;
+        sc.sum_s[j] += sj;
+        if sc.attribute && sj > 0.0 {
+            super::attribution::split_shortfall(sc, nj, j, sj);
+        }
+        let rel = sj / dj;
+        if rel > out.peak[j] {
+            out.peak[j] = rel;
+        }
+        if sj >= 0.01 * dj {
+            out.months_short[j] += 1;
+        }
+        if cm.has_stockpile[j] && sc.stock[j] <= 0.0 && sj > SHORT_EPS * dj {
+            out.stockout[j] = true;
+        }
+    }
+    sc.sum_s[nj] += world;
+    out.monthly_world[t] = world;
+    if world > out.peak[nj] {
+        out.peak[nj] = world;
+    }
+    if world >= 0.01 {
+        out.months_short[nj] += 1;
+    }
+}
