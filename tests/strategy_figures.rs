@@ -237,7 +237,12 @@ fn report_has_strategy_and_attribution_sections_with_summary_numbers() {
     assert!(strat_at < attr_at && attr_at < conc_at);
     // Each figure sits in its section, with a caption and its files.
     let strategies = &html[strat_at..attr_at];
-    let attribution = &html[attr_at..conc_at];
+    // Each strategy's own gallery follows the attribution section.
+    let gallery_at = html
+        .find("<section id=\"strategy-figures\">")
+        .expect("galleries of each strategy");
+    assert!(strat_at < gallery_at && attr_at < gallery_at && gallery_at < conc_at);
+    let attribution = &html[attr_at..gallery_at];
     for stem in STRATEGY_STEMS {
         assert!(
             strategies.contains(&format!("<figure id=\"fig-{stem}\">")),
