@@ -243,7 +243,7 @@ impl OutputDir {
     }
 
     /// The folder the files end up in, as the user named it.
-    pub fn target(&self) -> &Path {
+    pub fn shown(&self) -> &Path {
         &self.shown
     }
 

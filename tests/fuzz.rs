@@ -119,7 +119,7 @@ fn sane_dist(unit: bool) -> BoxedStrategy<String> {
     let hi = if unit { 1.0 } else { 24.0 };
     let f = |x: f64| format!("{x:?}");
     prop_oneof![
-        (0.0..hi).prop_map(move |x| f(x)),
+        (0.0..hi).prop_map(f),
         (0.3f64..6.0, 0.3f64..6.0).prop_map(move |(a, b)| format!(
             "{{ dist = \"beta\", alpha = {}, beta = {} }}",
             f(a),
@@ -210,8 +210,7 @@ fn scenario_of(wild: bool) -> impl Strategy<Value = String> {
             for c in &countries[..nc] {
                 t.push_str(&format!("[[country]]\nid = \"{c}\"\nname = \"{c}\"\n"));
             }
-            for j in 0..nj {
-                let sh = &shares[j].0;
+            for (j, (sh, _)) in shares.iter().enumerate().take(nj) {
                 t.push_str(&format!(
                     "[[consumer]]\nid = \"C{j}\"\nname = \"Consumer {j}\"\ndemand_share = {{ ga = {sh} }}\n"
                 ));
