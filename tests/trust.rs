@@ -837,3 +837,46 @@ fn long_titles_and_strategy_ids_plot_with_bounded_file_names() {
         assert!(n.len() < 100, "{n}");
     }
 }
+
+// ------------------------------------------------------------------ layering
+
+/// Code lines (comments dropped) of every `.rs` file under `src/<dir>`.
+fn code_of(dir: &str) -> Vec<(String, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(dir);
+    let mut out = Vec::new();
+    let mut stack = vec![root];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                for l in std::fs::read_to_string(&p).unwrap().lines() {
+                    let t = l.trim_start();
+                    if !t.starts_with("//") {
+                        out.push((p.display().to_string(), l.to_string()));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn data_flows_one_way() {
+    // Figures never call the report; the report does not import compare;
+    // the results (data) import neither figures nor report.
+    let rules: [(&str, &[&str]); 3] = [
+        ("plot", &["crate::report", "crate::compare", "crate::cli"]),
+        ("report", &["crate::compare", "crate::cli"]),
+        ("results", &["crate::report", "crate::plot", "crate::cli"]),
+    ];
+    for (dir, banned) in rules {
+        for (file, line) in code_of(dir) {
+            for b in banned {
+                assert!(!line.contains(b), "{file}: `{}` uses {b}", line.trim());
+            }
+        }
+    }
+}

@@ -241,9 +241,9 @@ fn bar_ticks(smax: f64, bh: i32) -> Vec<(f64, String)> {
 fn pct_label(v: f64) -> String {
     let p = v * 100.0;
     if p != 0.0 && p.abs() < 1.0 {
-        format!("{p:.2}%")
+        format!("{}%", crate::format::fixed(p, 2))
     } else {
-        format!("{p:.1}%")
+        format!("{}%", crate::format::fixed(p, 1))
     }
 }
 

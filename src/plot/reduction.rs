@@ -181,7 +181,7 @@ fn tick_label(v: f64, step: f64) -> String {
     let d = (-step.log10().floor()).max(0.0) as usize
         + usize::from(step < 10.0 && step_is_quarter(step));
     let v = if v.abs() < step * 1e-6 { 0.0 } else { v };
-    format!("{v:.d$}")
+    crate::format::fixed(v, d)
 }
 
 fn step_is_quarter(step: f64) -> bool {

@@ -8,7 +8,7 @@
 use std::fmt::Write;
 
 use super::Summary;
-use crate::format::{money, pct, thousands, tonnes};
+use crate::format::{fixed, money, pct, thousands, tonnes};
 pub use crate::format::{pp, pp_ci};
 use crate::model::WORLD;
 use crate::plot::{Figure, Section};
@@ -270,7 +270,7 @@ fn figure(h: &mut String, f: &Figure, n: usize) {
 /// `part` as a share of `total`, one decimal (a dash without a total).
 pub fn share(part: f64, total: f64) -> String {
     if total > 0.0 && part.is_finite() {
-        format!("{:.1}%", part / total * 100.0)
+        format!("{}%", fixed(part / total * 100.0, 1))
     } else {
         "-".to_string()
     }
@@ -712,19 +712,19 @@ fn concentration(h: &mut String, summary: &Summary) {
         let first = i == 0 || rows[i - 1].commodity != r.commodity;
         let _ = writeln!(
             h,
-            "<tr{}><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{:.0}</td><td class=\"l\">{}</td>\
-             <td>{:.1}%</td><td>{:.1}%</td><td>{:.1}%</td><td>{}</td><td class=\"flag\">{}</td></tr>",
+            "<tr{}><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td><td class=\"l\">{}</td>\
+             <td>{}%</td><td>{}%</td><td>{}%</td><td>{}</td><td class=\"flag\">{}</td></tr>",
             if first { " class=\"first\"" } else { "" },
             escape(&r.commodity),
             escape(&r.commodity_name),
             escape(&r.stage),
-            r.hhi,
+            fixed(r.hhi, 0),
             escape(r.top_producer.as_deref().unwrap_or("-")),
-            r.top_share * 100.0,
-            r.top3_share * 100.0,
-            r.row_share * 100.0,
+            fixed(r.top_share * 100.0, 1),
+            fixed(r.top3_share * 100.0, 1),
+            fixed(r.row_share * 100.0, 1),
             r.hhi_governance
-                .map(|g| format!("{g:.0}"))
+                .map(|g| fixed(g, 0))
                 .unwrap_or_else(|| "n/a".into()),
             if r.over_65 { "&gt;65% (CRMA)" } else { "" }
         );

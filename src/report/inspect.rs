@@ -6,6 +6,7 @@ use std::fmt::Write;
 
 use serde::{Deserialize, Serialize};
 
+use crate::format::fixed;
 use crate::model::Model;
 pub use crate::results::concentration::{
     CRMA_LIMIT, ProducerShare, StageConcentration, concentration,
@@ -22,16 +23,16 @@ pub fn render(rows: &[StageConcentration]) -> String {
     for r in rows {
         let _ = writeln!(
             out,
-            "{:<14} {:<11} {:>7.0} {:>6} {:>6.1}% {:>6.1}% {:>5.1}% {:>8} {:>7}  {}",
+            "{:<14} {:<11} {:>7} {:>6} {:>6}% {:>6}% {:>5}% {:>8} {:>7}  {}",
             r.commodity,
             r.stage,
-            r.hhi,
+            fixed(r.hhi, 0),
             r.top_producer.as_deref().unwrap_or("-"),
-            r.top_share * 100.0,
-            r.top3_share * 100.0,
-            r.row_share * 100.0,
+            fixed(r.top_share * 100.0, 1),
+            fixed(r.top3_share * 100.0, 1),
+            fixed(r.row_share * 100.0, 1),
             r.hhi_governance
-                .map(|g| format!("{g:.0}"))
+                .map(|g| fixed(g, 0))
                 .unwrap_or_else(|| "n/a".into()),
             if r.buffer_months > 0.0 {
                 format!("{:.1} mo", r.buffer_months)
