@@ -58,11 +58,15 @@ pub fn whole(x: f64) -> String {
 }
 
 /// Tonnes: whole tonnes with separators from 100 t, three significant
-/// digits below (`9.1`, `0.0234`), `0` only for zero.
+/// digits below (`9.1`, `0.0234`; below a gram, `2.5e-7`), `0` only for zero.
 pub fn tonnes(x: f64) -> String {
     let a = x.abs();
     if !x.is_finite() || a >= 99.95 || a == 0.0 {
         return whole(x);
+    }
+    if a < 1e-6 {
+        let s = format!("{x:.2e}");
+        return s.replacen(".00e", "e", 1).replacen("0e", "e", 1);
     }
     let d = (2 - a.log10().floor() as i32).clamp(1, 12) as usize;
     let s = fixed(x, d);
@@ -87,7 +91,7 @@ mod tests {
         assert_eq!(pp(-0.00004), "0.00");
         assert_eq!(pp(-0.0001), "-0.01");
         assert_eq!(whole(-0.2), "0");
-        assert_eq!(tonnes(-1e-300), "0");
+        assert_eq!(tonnes(-0.0), "0");
     }
 
     #[test]
@@ -99,6 +103,9 @@ mod tests {
         assert_eq!(tonnes(0.02346), "0.0235");
         assert_eq!(tonnes(99.949), "99.9");
         assert_eq!(tonnes(0.0), "0");
+        assert_eq!(tonnes(3.57e-200), "3.57e-200");
+        assert_eq!(tonnes(2.5e-7), "2.5e-7");
+        assert_eq!(tonnes(1e-9), "1e-9");
     }
 
     #[test]
