@@ -28,6 +28,8 @@ const KNOWN: [&str; 4] = ["summary.json", "metrics.csv", "report.html", "figures
 /// Paths to remove if the process is stopped by a signal, and whether a
 /// swap is in progress (the handler then waits for it).
 static CLEANUP: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+/// Set once a run's folder is in place (a later signal changes nothing on disk).
+static COMMITTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 fn io(context: String) -> impl FnOnce(std::io::Error) -> Error {
     move |source| Error::Io { context, source }
@@ -75,7 +77,11 @@ pub fn install_signal_handler() {
             } else {
                 ("terminated", 143)
             };
-            eprintln!("crmsim: {name}; no output written (the output folder is unchanged)");
+            if COMMITTED.load(std::sync::atomic::Ordering::SeqCst) {
+                eprintln!("crmsim: {name}; the output folder is complete");
+            } else {
+                eprintln!("crmsim: {name}; no output written (the output folder is unchanged)");
+            }
             std::process::exit(code);
         }
     });
@@ -283,6 +289,7 @@ impl OutputDir {
             });
         }
         self.committed = true;
+        COMMITTED.store(true, std::sync::atomic::Ordering::SeqCst);
         if let Ok(v) = &mut guard {
             v.retain(|x| x != &self.staging);
         }
