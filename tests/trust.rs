@@ -880,3 +880,22 @@ fn data_flows_one_way() {
         }
     }
 }
+
+#[test]
+fn plot_draws_a_huge_convergence_band_without_stretching_forever() {
+    let d = setup();
+    let p = d.path();
+    let dir = plot_dir(p);
+    let mut s = json(&dir.join("summary.json"));
+    for k in ["mean_ci", "cvar95_ci"] {
+        s["figures"]["convergence"][0][k][0] = 1e308.into();
+    }
+    std::fs::create_dir(p.join("c")).unwrap();
+    std::fs::write(p.join("c/summary.json"), serde_json::to_vec(&s).unwrap()).unwrap();
+    expect(
+        p,
+        &["plot", "c/summary.json", "--format", "svg", "--quiet"],
+        0,
+    );
+    assert!(p.join("c/figures/convergence.svg").is_file());
+}
