@@ -2,6 +2,8 @@
 //! arguments become a built configuration here; the work is done by the
 //! library modules.
 
+mod sweep;
+
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -58,10 +60,28 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// What drives the risk, and how much is enough: tornado, grids, targets.
+    ///
+    /// Each --vary PATH=LOW..HIGH names one number of the scenario,
+    /// <table>.<id>.<field>[.<key>], e.g. consumer.EU.stockpile_months.gallium,
+    /// shock.cn-ree-ban.rate_per_year, shock.cn-ree-ban.severity.alpha,
+    /// commodity.cobalt.producers.refining.CN or regime.high-tension.probability.
+    /// Every point is the base scenario with those numbers changed, checked
+    /// like a strategy and run on the base's random draws.
+    ///
+    /// By default a tornado: each PATH at LOW and at HIGH, the others at base,
+    /// sorted by swing, with paired 95% confidence intervals of the change
+    /// from base. --grid runs every combination of STEPS values (default 5)
+    /// of one or two PATHs. --target 'M<=X' (or >=) finds by bisection the
+    /// boundary value of one PATH at which the metric meets X, to within
+    /// (HIGH-LOW)/1000. Writes sweep.json, sweep.csv, figures and report.html
+    /// into output/<scenario name>-sweep unless --out is given.
+    Sweep(SweepArgs),
     /// Redraw the figures and report.html of a finished run from its summary.json.
     ///
     /// Simulates nothing: every figure is drawn from the numbers stored in
-    /// summary.json. Writes <DIR>/figures/ and <DIR>/report.html.
+    /// summary.json (or, for a sweep, sweep.json). Writes <DIR>/figures/ and
+    /// <DIR>/report.html.
     Plot(PlotArgs),
     /// Check a scenario file and report every problem found.
     ///
@@ -108,6 +128,30 @@ pub struct RunCmd {
 }
 
 #[derive(Debug, Args)]
+pub struct SweepArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// A number to vary: PATH=LOW..HIGH[:STEPS] (repeatable; STEPS with --grid).
+    #[arg(long = "vary", value_name = "PATH=LOW..HIGH[:STEPS]")]
+    pub vary: Vec<String>,
+    /// The aggregate followed (a metric of summary.json: mean, cvar95, prob_gt_10, p95, ...); default mean.
+    #[arg(long, value_name = "M")]
+    pub metric: Option<String>,
+    /// The commodity followed; default: every commodity (one for --target).
+    #[arg(long, value_name = "K")]
+    pub commodity: Option<String>,
+    /// The consumer followed: a consumer id, ROW or world.
+    #[arg(long, value_name = "J", default_value = "world")]
+    pub consumer: String,
+    /// Run the full grid of the --vary values (one or two PATHs).
+    #[arg(long, conflicts_with = "target")]
+    pub grid: bool,
+    /// Find where the metric meets a target, e.g. 'prob_gt_10<=0.01' (one --vary).
+    #[arg(long, value_name = "M<=X")]
+    pub target: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct RunArgs {
     /// The scenario file (TOML); the bundled baseline when omitted.
     pub file: Option<PathBuf>,
@@ -133,7 +177,7 @@ pub struct RunArgs {
 
 #[derive(Debug, Args)]
 pub struct PlotArgs {
-    /// summary.json of a finished run (e.g. output/baseline/summary.json).
+    /// summary.json of a finished run (e.g. output/baseline/summary.json), or sweep.json of a sweep.
     pub summary: PathBuf,
     /// Folder that gets figures/ and report.html; default: the folder of SUMMARY.
     #[arg(long, value_name = "DIR")]
@@ -150,7 +194,7 @@ pub struct PlotArgs {
 pub fn run(cli: Cli) -> Result<(), Error> {
     if matches!(
         cli.command,
-        Command::Run(_) | Command::Compare(_) | Command::Plot(_)
+        Command::Run(_) | Command::Compare(_) | Command::Plot(_) | Command::Sweep(_)
     ) {
         crate::output::install_signal_handler();
     }
@@ -177,13 +221,14 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             clap_complete::generate(shell, &mut cmd, "crmsim", &mut buf);
             emit(&String::from_utf8_lossy(&buf))
         }
+        Command::Sweep(args) => sweep::sweep_cmd(&args),
         Command::Plot(args) => plot_cmd(&args),
         Command::Validate { file } => validate_cmd(&file),
         Command::Inspect { file, json } => inspect_cmd(&file, json),
     }
 }
 
-fn load_model(source: &Source) -> Result<Model, Error> {
+pub(crate) fn load_model(source: &Source) -> Result<Model, Error> {
     Ok(Model::compile(&source.display, &source.scenario)?)
 }
 
@@ -205,7 +250,7 @@ fn validate_cmd(file: &Path) -> Result<(), Error> {
 /// Writes to standard output. A reader that stopped reading (`crmsim ... |
 /// head`) is not an error; any other write failure (a full disk,
 /// `> /dev/full`) is, exit 1.
-fn emit(text: &str) -> Result<(), Error> {
+pub(crate) fn emit(text: &str) -> Result<(), Error> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
@@ -509,14 +554,25 @@ fn wrote_lines(
     text
 }
 
-fn plot_cmd(args: &PlotArgs) -> Result<(), Error> {
-    let summary = crate::results::load_summary(&args.summary)?;
-    let from = args
-        .summary
+/// The folder of a summary file (`.` for a bare file name).
+fn summary_folder(summary: &Path) -> PathBuf {
+    summary
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."));
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn plot_cmd(args: &PlotArgs) -> Result<(), Error> {
+    if args.summary.file_name().is_some_and(|n| n == "sweep.json") {
+        let out_dir = args
+            .out
+            .clone()
+            .unwrap_or_else(|| summary_folder(&args.summary));
+        return sweep::plot_cmd(&args.summary, &out_dir, args.format, args.quiet);
+    }
+    let summary = crate::results::load_summary(&args.summary)?;
+    let from = summary_folder(&args.summary);
     let out_dir = args.out.clone().unwrap_or_else(|| from.clone());
     // The run's own files come along verbatim, so the folder stays one run.
     let mut carried: Vec<(String, Vec<u8>)> = Vec::new();

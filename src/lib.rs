@@ -4,10 +4,11 @@
 //! [`scenario`] (the file as written) → [`model`] (validated, compiled, dense
 //! ids) → [`engine`] (one trial, no I/O) → [`stats`] (streaming aggregates,
 //! driven in parallel by [`sim`]; [`compare`] runs strategies and
-//! attribution) → [`results`] (the summary as data) → [`plot`] (figures) →
-//! [`report`] (files, tables and the HTML page that composes the figures).
-//! [`output`] makes each output folder hold one complete run; [`format`]
-//! writes numbers as text; [`cli`] turns arguments into calls of these.
+//! attribution, [`sweep`] varies inputs: tornado, grids, targets) →
+//! [`results`] (the summary as data) → [`plot`] (figures) → [`report`]
+//! (files, tables and the HTML page that composes the figures). [`output`]
+//! makes each output folder hold one complete run; [`format`] writes numbers
+//! as text; [`cli`] turns arguments into calls of these.
 //!
 //! Using the library directly:
 //!
@@ -61,5 +62,6 @@ pub mod results;
 pub mod scenario;
 pub mod sim;
 pub mod stats;
+pub mod sweep;
 
 pub use error::Error;

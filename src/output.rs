@@ -23,7 +23,14 @@ use crate::error::Error;
 /// Name of the manifest file written last into every output folder.
 pub const MANIFEST: &str = ".crmsim-output";
 /// Files and folders a run of an earlier crmsim (without a manifest) leaves.
-const KNOWN: [&str; 4] = ["summary.json", "metrics.csv", "report.html", "figures"];
+const KNOWN: [&str; 6] = [
+    "summary.json",
+    "metrics.csv",
+    "report.html",
+    "figures",
+    "sweep.json",
+    "sweep.csv",
+];
 
 /// Paths to remove if the process is stopped by a signal, and whether a
 /// swap is in progress (the handler then waits for it).

@@ -478,6 +478,22 @@ impl Source {
     }
 }
 
+/// Merges one patch `entry` (a table with an `id`) into the array of tables
+/// `kind` of a raw scenario table, by the §6 rules strategies follow (used by
+/// `sweep`, whose every point is such a patch).
+pub fn merge_entry(raw: &mut toml::Table, kind: &str, entry: toml::Value) -> Result<(), String> {
+    if !MERGED_ARRAYS.contains(&kind) {
+        return Err(format!("`{kind}` is not a table kind a patch can change"));
+    }
+    let base = raw
+        .entry(kind.to_string())
+        .or_insert_with(|| toml::Value::Array(Vec::new()));
+    let toml::Value::Array(items) = base else {
+        return Err(format!("the scenario's `{kind}` is not an array of tables"));
+    };
+    merge_by_id(items, entry)
+}
+
 /// True for a distribution spec table (`{ dist = ... }`), which patches replace whole.
 fn is_dist_table(t: &toml::Table) -> bool {
     t.contains_key("dist")

@@ -202,7 +202,7 @@ fn check_trials(trials: u64) -> Result<(), Error> {
 /// outputs)` with one output per engine (all on the same random draws);
 /// the workers' states are returned for an order-independent merge.
 /// `attribute` switches attribution on for the first engine.
-fn drive<S: Send>(
+pub fn drive<S: Send>(
     engines: &[Engine],
     opts: RunOptions,
     attribute: bool,
@@ -228,7 +228,6 @@ fn drive<S: Send>(
                     sc.attribute = attribute;
                 }
                 let mut state = init();
-                let mut outs: Vec<TrialOutput> = Vec::with_capacity(engines.len());
                 loop {
                     let c = next.fetch_add(1, Ordering::Relaxed);
                     if c >= n_chunks {
@@ -245,11 +244,13 @@ fn drive<S: Send>(
                             let out = engines[0].run_trial(trial, &mut scratch[0]);
                             step(&mut state, trial, seg, &[out]);
                         } else {
-                            outs.clear();
+                            // Every model steps through the trial, then the
+                            // outputs are read where they lie (no copies).
                             for (e, sc) in engines.iter().zip(scratch.iter_mut()) {
-                                outs.push(e.run_trial(trial, sc).clone());
+                                e.run_trial(trial, sc);
                             }
-                            let refs: Vec<&TrialOutput> = outs.iter().collect();
+                            let refs: Vec<&TrialOutput> =
+                                scratch.iter().map(|sc| sc.output()).collect();
                             step(&mut state, trial, seg, &refs);
                         }
                     }

@@ -537,3 +537,53 @@ fn results_do_not_depend_on_the_scale_of_annual_demand() {
         assert_eq!(figs(demand), unit, "annual_demand = {demand}");
     }
 }
+
+#[test]
+fn long_horizons_give_the_same_figures_as_month_by_month() {
+    // H = 120 (spans over 24 months walk only the months where coverage
+    // changes). CN (0.5 of capacity) out from 40.5 for 30.25 months and
+    // again from 100 for 2 months at half severity: EU (demand 0.5) is
+    // short 0.25 per fully covered month, times the covered fraction.
+    let text = r#"
+[scenario]
+name = "long"
+horizon_months = 120
+[[country]]
+id = "CN"
+name = "China"
+[[consumer]]
+id = "EU"
+name = "EU"
+demand_share = { x = 0.5 }
+[[commodity]]
+id = "x"
+name = "X"
+[commodity.producers.production]
+CN = 0.5
+[[event]]
+id = "a"
+kind = "conflict"
+countries = ["CN"]
+start_month = 40.5
+duration_months = 30.25
+severity = 1.0
+[[event]]
+id = "b"
+kind = "conflict"
+countries = ["CN"]
+start_month = 100.0
+duration_months = 2.0
+severity = 0.5
+"#;
+    let model = compile(text);
+    let e = Engine::new(&model, 0);
+    let f = &e.cached[0];
+    let covered = 0.5 + 29.0 + 0.75 + 2.0 * 0.5;
+    close(f.shortfall[0], 0.25 * covered / (120.0 * 0.5), "EU");
+    assert_eq!(f.months_short[0], 31 + 2);
+    close(f.monthly_world[40], 0.25, "month 40");
+    close(f.monthly_world[55], 0.5, "month 55");
+    close(f.monthly_world[70], 0.375, "month 70");
+    close(f.monthly_world[71], 0.0, "month 71");
+    close(f.monthly_world[101], 0.25, "month 101");
+}

@@ -27,51 +27,9 @@ impl Engine<'_> {
         let ns = cm.stages.len();
         let fin = ns - 1;
         let m_tot = cm.market_total;
-        sc.attr_w.fill(0.0);
-        sc.attr_world.fill(0.0);
-        for &idx in &sc.touched {
-            sc.cell_x[idx] = 0.0;
-        }
-        for &p in &sc.banned {
-            sc.ban_y[p * nj..(p + 1) * nj].fill(0.0);
-        }
-        for (hit, &ov) in hits.iter().zip(&sc.ov) {
-            if ov <= 0.0 {
-                continue;
-            }
-            let p = hit.producer as usize;
-            if hit.mask == NO_MASK {
-                sc.cell_x[hit.stage as usize * np + p] += hit.sev * ov;
-            } else {
-                for (j, &m) in self.masks[hit.mask as usize].iter().enumerate() {
-                    if m {
-                        sc.ban_y[p * nj + j] += hit.sev * ov;
-                    }
-                }
-            }
-        }
-        // The binding upstream stage and its total loss.
+        self.severity_sums(hits, nj, np, sc);
         let a_l = sc.stage_a[fin];
-        let mut bind = None;
-        if r < 1.0 {
-            let mut best = f64::INFINITY;
-            for s in 0..fin {
-                let ratio = if a_l > 0.0 { sc.stage_a[s] / a_l } else { 0.0 };
-                if ratio < best {
-                    best = ratio;
-                    bind = Some(s);
-                }
-            }
-        }
-        let bind_loss: f64 = bind
-            .map(|s| {
-                sc.touched
-                    .iter()
-                    .filter(|&&idx| idx / np == s)
-                    .map(|&idx| cm.cap[s][idx % np] * (1.0 - sc.keep[idx]))
-                    .sum()
-            })
-            .unwrap_or(0.0);
+        let (bind, bind_loss) = binding_stage(cm, r, fin, np, sc);
         for (h, (hit, &ov)) in hits.iter().zip(&sc.ov).enumerate() {
             if ov <= 0.0 {
                 continue;
@@ -109,6 +67,35 @@ impl Engine<'_> {
                         let w = lost * x / y;
                         sc.attr_w[h * nj + j] = w;
                         sc.attr_world[h] += w;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Per touched producer and stage, the sum of severity x overlap of the
+    /// hits on it (`cell_x`), and per banning producer and consumer the same
+    /// for bans (`ban_y`): a producer's loss is shared in these proportions.
+    fn severity_sums(&self, hits: &[Hit], nj: usize, np: usize, sc: &mut Scratch) {
+        sc.attr_w.fill(0.0);
+        sc.attr_world.fill(0.0);
+        for &idx in &sc.touched {
+            sc.cell_x[idx] = 0.0;
+        }
+        for &p in &sc.banned {
+            sc.ban_y[p * nj..(p + 1) * nj].fill(0.0);
+        }
+        for (hit, &ov) in hits.iter().zip(&sc.ov) {
+            if ov <= 0.0 {
+                continue;
+            }
+            let p = hit.producer as usize;
+            if hit.mask == NO_MASK {
+                sc.cell_x[hit.stage as usize * np + p] += hit.sev * ov;
+            } else {
+                for (j, &m) in self.masks[hit.mask as usize].iter().enumerate() {
+                    if m {
+                        sc.ban_y[p * nj + j] += hit.sev * ov;
                     }
                 }
             }
@@ -176,4 +163,38 @@ pub(super) fn split_shortfall(sc: &mut Scratch, nj: usize, j: usize, sj: f64) {
             part[h * nj + j] += sj / active as f64;
         }
     }
+}
+
+/// The binding upstream stage (the smallest A(s) / A(L) after buffers, when
+/// r < 1) and the total output its touched producers lost (before buffers):
+/// the month's bottleneck loss (1 - r) A(L) is shared in proportion to it.
+fn binding_stage(
+    cm: &crate::model::CommodityModel,
+    r: f64,
+    fin: usize,
+    np: usize,
+    sc: &Scratch,
+) -> (Option<usize>, f64) {
+    let a_l = sc.stage_a[fin];
+    let mut bind = None;
+    if r < 1.0 {
+        let mut best = f64::INFINITY;
+        for s in 0..fin {
+            let ratio = if a_l > 0.0 { sc.stage_a[s] / a_l } else { 0.0 };
+            if ratio < best {
+                best = ratio;
+                bind = Some(s);
+            }
+        }
+    }
+    let bind_loss: f64 = bind
+        .map(|s| {
+            sc.touched
+                .iter()
+                .filter(|&&idx| idx / np == s)
+                .map(|&idx| cm.cap[s][idx % np] * (1.0 - sc.keep[idx]))
+                .sum()
+        })
+        .unwrap_or(0.0);
+    (bind, bind_loss)
 }

@@ -182,8 +182,17 @@ pub struct Scratch {
     buffer: Vec<f64>,
     /// Has `q` been filled this month (the alliance step, §4.5)?
     q_ready: bool,
+    /// Months at which some hit's coverage changes (see `month.rs`).
+    changes: Vec<usize>,
     t0: Vec<Option<usize>>,
     out: TrialOutput,
+}
+
+impl Scratch {
+    /// The output of the last trial run with this scratch.
+    pub fn output(&self) -> &TrialOutput {
+        &self.out
+    }
 }
 
 /// A compiled model ready to run trials.
@@ -487,6 +496,7 @@ impl<'m> Engine<'m> {
             stage_a: vec![0.0; self.max_s],
             buffer: vec![0.0; self.max_s],
             q_ready: false,
+            changes: Vec::new(),
             t0: vec![None; na],
             out: TrialOutput {
                 regime: 0,
@@ -502,7 +512,6 @@ impl<'m> Engine<'m> {
     /// Draws the events of one trial: per commodity, the hits (scheduled events
     /// included). Returns the regime index (`regimes.len()` = normal).
     pub fn draw_events(&self, trial: u64, sc: &mut Scratch) -> usize {
-        let model = self.model;
         for h in sc.hits.iter_mut() {
             h.clear();
         }
@@ -515,60 +524,68 @@ impl<'m> Engine<'m> {
                 .position(|&c| u < c)
                 .unwrap_or(self.regime_cum.len())
         };
-        let h = model.horizon as f64;
-        for (i, shock) in model.shocks.iter().enumerate() {
-            if self.shocks[i].effects.is_empty() {
-                continue;
-            }
-            let (lambda, p0) = match &shock.rate_dist {
-                None => (self.lambda[regime][i], self.p0[regime][i]),
-                Some(d) => {
-                    let mut rr = rng::stream_rate_rng(self.seed, trial, shock.key);
-                    let lambda = d.sample(&mut rr).max(0.0) * self.scale[regime][i];
-                    (lambda, (-lambda).exp())
-                }
-            };
-            if lambda <= 0.0 {
-                continue;
-            }
-            let u = rng::stream_unit(self.seed, trial, shock.key);
-            if u < p0 {
-                continue;
-            }
-            let mut rng = rng::stream_rng(self.seed, trial, shock.key);
-            let n = if lambda <= INVERSION_MAX_LAMBDA {
-                poisson_inverse(u, lambda, p0)
-            } else {
-                Poisson::new(lambda)
-                    .map(|d| d.sample(&mut rng) as u64)
-                    .unwrap_or(0)
-            };
-            for _ in 0..n {
-                let start = h * unit_f64(rng.next_u64());
-                let dur = shock.duration.sample(&mut rng).max(0.0);
-                sc.sev.clear();
-                if shock.independent {
-                    for _ in 0..shock.footprint.len() {
-                        sc.sev.push(shock.severity.sample(&mut rng).clamp(0.0, 1.0));
-                    }
-                } else {
-                    sc.sev.push(shock.severity.sample(&mut rng).clamp(0.0, 1.0));
-                }
-                if sc.sev.is_empty() {
-                    continue;
-                }
-                push_hits(
-                    &mut sc.hits,
-                    &self.shocks[i].effects,
-                    model,
-                    start,
-                    start + dur,
-                    &sc.sev,
-                    i as u32,
-                );
+        for i in 0..self.model.shocks.len() {
+            if !self.shocks[i].effects.is_empty() {
+                self.draw_shock(trial, regime, i, sc);
             }
         }
         regime
+    }
+
+    /// The events of shock `i` in one trial (§3): an uncertain rate first,
+    /// then a Poisson count, then per event its start, duration and
+    /// severities, turned into hits.
+    fn draw_shock(&self, trial: u64, regime: usize, i: usize, sc: &mut Scratch) {
+        let shock = &self.model.shocks[i];
+        let (lambda, p0) = match &shock.rate_dist {
+            None => (self.lambda[regime][i], self.p0[regime][i]),
+            Some(d) => {
+                let mut rr = rng::stream_rate_rng(self.seed, trial, shock.key);
+                let lambda = d.sample(&mut rr).max(0.0) * self.scale[regime][i];
+                (lambda, (-lambda).exp())
+            }
+        };
+        if lambda <= 0.0 {
+            return;
+        }
+        let u = rng::stream_unit(self.seed, trial, shock.key);
+        if u < p0 {
+            return;
+        }
+        let mut rng = rng::stream_rng(self.seed, trial, shock.key);
+        let n = if lambda <= INVERSION_MAX_LAMBDA {
+            poisson_inverse(u, lambda, p0)
+        } else {
+            Poisson::new(lambda)
+                .map(|d| d.sample(&mut rng) as u64)
+                .unwrap_or(0)
+        };
+        let h = self.model.horizon as f64;
+        for _ in 0..n {
+            let start = h * unit_f64(rng.next_u64());
+            let dur = shock.duration.sample(&mut rng).max(0.0);
+            sc.sev.clear();
+            let draws = if shock.independent {
+                shock.footprint.len()
+            } else {
+                1
+            };
+            for _ in 0..draws {
+                sc.sev.push(shock.severity.sample(&mut rng).clamp(0.0, 1.0));
+            }
+            if sc.sev.is_empty() {
+                continue;
+            }
+            push_hits(
+                &mut sc.hits,
+                &self.shocks[i].effects,
+                self.model,
+                start,
+                start + dur,
+                &sc.sev,
+                i as u32,
+            );
+        }
     }
 
     /// Runs trial number `trial` (0-based); the result lives in `sc`.

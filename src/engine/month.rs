@@ -10,6 +10,9 @@
 use super::{Engine, Figures, Hit, NO_MASK, SHORT_EPS, SNAP, Scratch};
 use crate::model::CommodityModel;
 
+/// Spans of at most this many months scan every hit every month.
+const SCAN_ALL_MONTHS: usize = 24;
+
 /// Sizes and totals of one commodity, fixed for the whole trial.
 #[derive(Clone, Copy)]
 pub(super) struct Dims {
@@ -53,12 +56,34 @@ impl Engine<'_> {
         let mut have_s5 = false;
         let mut any_ban = false;
         let mut buffers_moved = false;
-        for t in t_lo..t_hi {
-            let (any_hit, same) = coverage(hits, t as f64, have_market && !buffers_moved, sc);
+        // Coverage changes only at a hit's first, second, last and one-past-last
+        // month: in between, every ov(t) is as the month before. Over a short
+        // span, scanning every month is cheaper than sorting those months.
+        let scan_all = t_hi - t_lo <= SCAN_ALL_MONTHS;
+        if scan_all {
+            sc.changes.clear();
+        } else {
+            change_months(hits, &mut sc.changes);
+        }
+        let mut next = 0;
+        let mut any_hit = false;
+        let mut t = t_lo;
+        while t < t_hi {
+            let mut same = have_market && !buffers_moved;
+            if scan_all || (next < sc.changes.len() && sc.changes[next] <= t) {
+                while next < sc.changes.len() && sc.changes[next] <= t {
+                    next += 1;
+                }
+                (any_hit, same) = coverage(hits, t as f64, same, sc);
+            }
             if !any_hit {
                 have_market = false;
                 have_s5 = false;
-                sc.ov.fill(-1.0);
+                t = match sc.changes.get(next) {
+                    Some(&c) if !scan_all => c.max(t + 1),
+                    _ if scan_all => t + 1,
+                    _ => t_hi,
+                };
                 continue;
             }
             if !same {
@@ -74,6 +99,7 @@ impl Engine<'_> {
             self.step_alliances(cm, r, any_ban, reuse, d, sc);
             have_s5 |= !cm.alliances.is_empty();
             step_stockpiles(cm, t, d, sc, out);
+            t += 1;
         }
         self.finish(k, hits, d, sc, out);
     }
@@ -180,6 +206,21 @@ impl Engine<'_> {
             self.attribution_parts(k, hits, d, sc);
         }
     }
+}
+
+/// The months in which some hit's coverage can differ from the month
+/// before, sorted: floor(start), floor(start) + 1, floor(end), floor(end) + 1.
+fn change_months(hits: &[Hit], out: &mut Vec<usize>) {
+    out.clear();
+    for h in hits {
+        let (s, e) = (
+            h.start.floor().max(0.0) as usize,
+            h.end.floor().max(0.0) as usize,
+        );
+        out.extend([s, s + 1, e, e + 1]);
+    }
+    out.sort_unstable();
+    out.dedup();
 }
 
 /// Which hits cover month t, and by how much (`sc.ov`); `same` when the

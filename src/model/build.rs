@@ -52,6 +52,8 @@ struct Index<'a> {
     country: HashMap<&'a str, usize>,
     consumer: HashMap<&'a str, usize>,
     commodity: HashMap<&'a str, usize>,
+    shock: HashMap<&'a str, usize>,
+    event: HashMap<&'a str, usize>,
 }
 
 /// A commodity's stages, listed producer shares per stage and buffers, as checked.
@@ -154,6 +156,8 @@ impl Builder {
             country: index_of(&sc.country, |c| &c.id),
             consumer: index_of(&sc.consumer, |c| &c.id),
             commodity: index_of(&sc.commodity, |c| &c.id),
+            shock: index_of(&sc.shock, |s| &s.id),
+            event: index_of(&sc.event, |e| &e.id),
         };
         let regions = self.countries(sc);
         let stages: Vec<Stages> = sc
@@ -714,8 +718,6 @@ impl Builder {
     /// `[[regime]]`: probabilities summing to at most 1; each multiplier's
     /// factor applies to the shocks it matches (factors multiply).
     fn regimes(&mut self, sc: &Scenario, shocks: &[ShockModel], ix: &Index) -> Vec<RegimeModel> {
-        let shock_ids: BTreeSet<&str> = sc.shock.iter().map(|s| s.id.as_str()).collect();
-        let event_ids: BTreeSet<&str> = sc.event.iter().map(|s| s.id.as_str()).collect();
         let mut regimes = Vec::new();
         let mut psum = 0.0;
         for r in &sc.regime {
@@ -726,49 +728,7 @@ impl Builder {
             }
             let mut factors = vec![1.0; shocks.len()];
             for (mi, m) in r.multipliers.iter().enumerate() {
-                let f = format!("multipliers[{mi}]");
-                self.nonneg(&at, &format!("{f}.factor"), m.factor);
-                if let Some(sid) = &m.shock
-                    && !shock_ids.contains(sid.as_str())
-                {
-                    let why = if event_ids.contains(sid.as_str()) {
-                        format!("\"{sid}\" is a scheduled event; multipliers name shocks")
-                    } else {
-                        format!("shock \"{sid}\" is not declared")
-                    };
-                    self.err(&at, &format!("{f}.shock"), why);
-                }
-                let kind = m.kind.as_ref().and_then(|k| {
-                    let parsed = Kind::parse(k);
-                    if parsed.is_none() {
-                        self.err(&at, &format!("{f}.kind"), format!("unknown kind \"{k}\" (expected conflict, disaster, nationalism, export_ban)"));
-                    }
-                    parsed
-                });
-                let mut mcountries = Vec::new();
-                if let Some(cs) = &m.countries {
-                    self.list_shape(&at, &format!("{f}.countries"), cs);
-                    for c in cs {
-                        match ix.country.get(c.as_str()) {
-                            Some(&i) => mcountries.push(i),
-                            None => self.err(
-                                &at,
-                                &format!("{f}.countries"),
-                                format!("country \"{c}\" is not declared"),
-                            ),
-                        }
-                    }
-                }
-                for (si, s) in shocks.iter().enumerate() {
-                    let ok_id = m.shock.as_ref().is_none_or(|id| *id == s.id);
-                    let ok_kind = m.kind.is_none() || kind == Some(s.kind);
-                    let ok_c = m.countries.is_none()
-                        || s.global
-                        || mcountries.iter().any(|c| s.footprint.contains(c));
-                    if ok_id && ok_kind && ok_c {
-                        factors[si] *= m.factor;
-                    }
-                }
+                self.multiplier(&at, mi, m, shocks, ix, &mut factors);
             }
             regimes.push(RegimeModel {
                 id: r.id.clone(),
@@ -782,6 +742,62 @@ impl Builder {
             ));
         }
         regimes
+    }
+
+    /// One multiplier of a regime: its fields are checked and its factor
+    /// multiplies into every shock it matches (all named fields match).
+    fn multiplier(
+        &mut self,
+        at: &str,
+        mi: usize,
+        m: &scenario::Multiplier,
+        shocks: &[ShockModel],
+        ix: &Index,
+        factors: &mut [f64],
+    ) {
+        let f = format!("multipliers[{mi}]");
+        self.nonneg(at, &format!("{f}.factor"), m.factor);
+        if let Some(sid) = &m.shock
+            && !ix.shock.contains_key(sid.as_str())
+        {
+            let why = if ix.event.contains_key(sid.as_str()) {
+                format!("\"{sid}\" is a scheduled event; multipliers name shocks")
+            } else {
+                format!("shock \"{sid}\" is not declared")
+            };
+            self.err(at, &format!("{f}.shock"), why);
+        }
+        let kind = m.kind.as_ref().and_then(|k| {
+                let parsed = Kind::parse(k);
+                if parsed.is_none() {
+                    self.err(at, &format!("{f}.kind"), format!("unknown kind \"{k}\" (expected conflict, disaster, nationalism, export_ban)"));
+                }
+                parsed
+            });
+        let mut mcountries = Vec::new();
+        if let Some(cs) = &m.countries {
+            self.list_shape(at, &format!("{f}.countries"), cs);
+            for c in cs {
+                match ix.country.get(c.as_str()) {
+                    Some(&i) => mcountries.push(i),
+                    None => self.err(
+                        at,
+                        &format!("{f}.countries"),
+                        format!("country \"{c}\" is not declared"),
+                    ),
+                }
+            }
+        }
+        for (si, s) in shocks.iter().enumerate() {
+            let ok_id = m.shock.as_ref().is_none_or(|id| *id == s.id);
+            let ok_kind = m.kind.is_none() || kind == Some(s.kind);
+            let ok_c = m.countries.is_none()
+                || s.global
+                || mcountries.iter().any(|c| s.footprint.contains(c));
+            if ok_id && ok_kind && ok_c {
+                factors[si] *= m.factor;
+            }
+        }
     }
 
     /// Refuses shocks that expect more than [`MAX_EVENTS_PER_TRIAL`] events in
@@ -854,33 +870,20 @@ fn commodity_model(
     alliances: &[AllianceModel],
 ) -> CommodityModel {
     let n_countries = sc.country.len();
-    let n_consumers = sc.consumer.len();
     let mut producers: Vec<usize> = st.shares.iter().flatten().map(|&(i, _)| i).collect();
     producers.sort_unstable();
     producers.dedup();
     producers.push(n_countries);
     let p_n = producers.len();
-    let mut demand = vec![0.0; n_consumers + 1];
-    let mut market = vec![0.0; n_consumers + 1];
-    let mut stock0 = vec![0.0; n_consumers + 1];
-    let mut has_stockpile = vec![false; n_consumers + 1];
-    let mut share_sum = 0.0;
-    // P = M - the recycled demand: exactly M (= 1) when nothing is recycled.
-    let mut recycled = 0.0;
-    for (j, cons) in sc.consumer.iter().enumerate() {
-        let share = cons.demand_share.get(&c.id).copied().unwrap_or(0.0);
-        let rec = cons.recycling_share.get(&c.id).copied().unwrap_or(0.0);
-        let stock = cons.stockpile_months.get(&c.id).copied().unwrap_or(0.0);
-        share_sum += share;
-        demand[j] = share;
-        market[j] = share * (1.0 - rec);
-        recycled += share * rec;
-        stock0[j] = stock * share;
-        has_stockpile[j] = stock > 0.0;
-    }
-    demand[n_consumers] = (1.0 - share_sum).max(0.0);
-    market[n_consumers] = demand[n_consumers];
+    let ConsumerTables {
+        demand,
+        market,
+        stock0,
+        has_stockpile,
+        recycled,
+    } = consumer_tables(sc, &c.id);
     let market_total = market.iter().sum::<f64>();
+    // P = M - the recycled demand: exactly M (= 1) when nothing is recycled.
     let primary = (1.0 - recycled).max(0.0);
     let mut shares = Vec::new();
     let mut cap = Vec::new();
@@ -928,6 +931,42 @@ fn commodity_model(
         same_id,
         max_spare,
     }
+}
+
+/// Per consumer (ROW last) in units of M: d(j), m(j), the stock at t = 0,
+/// whether a stockpile was given; and the recycled demand.
+struct ConsumerTables {
+    demand: Vec<f64>,
+    market: Vec<f64>,
+    stock0: Vec<f64>,
+    has_stockpile: Vec<bool>,
+    recycled: f64,
+}
+
+fn consumer_tables(sc: &Scenario, commodity: &str) -> ConsumerTables {
+    let n = sc.consumer.len();
+    let mut t = ConsumerTables {
+        demand: vec![0.0; n + 1],
+        market: vec![0.0; n + 1],
+        stock0: vec![0.0; n + 1],
+        has_stockpile: vec![false; n + 1],
+        recycled: 0.0,
+    };
+    let mut share_sum = 0.0;
+    for (j, cons) in sc.consumer.iter().enumerate() {
+        let share = cons.demand_share.get(commodity).copied().unwrap_or(0.0);
+        let rec = cons.recycling_share.get(commodity).copied().unwrap_or(0.0);
+        let stock = cons.stockpile_months.get(commodity).copied().unwrap_or(0.0);
+        share_sum += share;
+        t.demand[j] = share;
+        t.market[j] = share * (1.0 - rec);
+        t.recycled += share * rec;
+        t.stock0[j] = stock * share;
+        t.has_stockpile[j] = stock > 0.0;
+    }
+    t.demand[n] = (1.0 - share_sum).max(0.0);
+    t.market[n] = t.demand[n];
+    t
 }
 
 type AllianceTables = (

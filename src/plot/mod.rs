@@ -37,6 +37,9 @@ pub mod overlay;
 pub mod raster;
 pub mod reduction;
 pub mod style;
+pub mod sweep;
+pub mod sweep_grid;
+pub mod tornado;
 
 use std::collections::HashMap;
 

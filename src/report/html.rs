@@ -30,7 +30,8 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-const CSS: &str = r#"
+/// The page style, shared with the sweep report.
+pub const CSS: &str = r#"
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; color: #1e1e1e;
        margin: 0 auto; padding: 1.5rem 2rem 3rem; max-width: 1640px; line-height: 1.45; }
 h1 { font-size: 1.6rem; margin: 0 0 .6rem; }

@@ -8,6 +8,8 @@ pub mod csv;
 pub mod html;
 pub mod inspect;
 pub mod json;
+pub mod sensitivity;
+pub use crate::results::sweep;
 pub mod table;
 
 use std::io::Write;
