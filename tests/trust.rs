@@ -899,3 +899,44 @@ fn plot_draws_a_huge_convergence_band_without_stretching_forever() {
     );
     assert!(p.join("c/figures/convergence.svg").is_file());
 }
+
+#[test]
+fn a_sweep_after_a_run_leaves_only_the_sweep() {
+    let d = setup();
+    let p = d.path();
+    expect(
+        p,
+        &[
+            "run",
+            "small.toml",
+            "--trials",
+            "100",
+            "--no-figures",
+            "--quiet",
+            "--out",
+            "o",
+        ],
+        0,
+    );
+    expect(
+        p,
+        &[
+            "sweep",
+            "small.toml",
+            "--vary",
+            "consumer.EU.stockpile_months.gallium=0..2",
+            "--trials",
+            "100",
+            "--no-figures",
+            "--quiet",
+            "--out",
+            "o",
+        ],
+        0,
+    );
+    assert_eq!(
+        files(&p.join("o")),
+        [".crmsim-output", "sweep.csv", "sweep.json"]
+    );
+    assert!(leftovers(p).is_empty(), "{:?}", leftovers(p));
+}

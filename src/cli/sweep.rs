@@ -106,6 +106,8 @@ pub fn sweep_cmd(args: &SweepArgs) -> Result<(), Error> {
         .iter()
         .map(|v| Vary::parse(v, &source.raw).map_err(|e| usage(format!("--vary {e}"))))
         .collect::<Result<Vec<_>, _>>()?;
+    // Out-of-range trials name whichever gave them (--trials or the file).
+    super::trials_of(&args.run, &source, &model)?;
     let opts = options(args, &model)?;
     let plan = Plan::new(&source, &model, varies, sel, mode)?;
     let out_dir = args
