@@ -263,6 +263,26 @@ fn a_read_only_folder_fails_before_simulating() {
     use std::os::unix::fs::PermissionsExt;
     let d = setup();
     let p = d.path();
+    // A folder no one can create (even root): refused before simulating.
+    let o = expect(
+        p,
+        &[
+            "run",
+            "small.toml",
+            "--trials",
+            "50",
+            "--no-figures",
+            "--out",
+            "/proc/crmsim-out",
+        ],
+        1,
+    );
+    assert!(o.stderr.contains("/proc/crmsim-out"), "{}", o.stderr);
+    assert!(
+        !o.stderr.contains("simulating"),
+        "simulated first: {}",
+        o.stderr
+    );
     let ro = p.join("ro");
     std::fs::create_dir(&ro).unwrap();
     std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).unwrap();
