@@ -960,3 +960,16 @@ fn a_sweep_after_a_run_leaves_only_the_sweep() {
     );
     assert!(leftovers(p).is_empty(), "{:?}", leftovers(p));
 }
+
+#[test]
+fn plot_of_a_bad_sweep_json_exits_2_in_plain_words() {
+    let d = setup();
+    let p = d.path();
+    std::fs::create_dir(p.join("s")).unwrap();
+    std::fs::write(p.join("s/sweep.json"), b"{\"a\": \"\xff\"}").unwrap();
+    let o = expect(p, &["plot", "s/sweep.json"], 2);
+    assert!(o.stderr.contains("UTF-8"), "{}", o.stderr);
+    std::fs::write(p.join("s/sweep.json"), b"[1, 2]").unwrap();
+    let o = expect(p, &["plot", "s/sweep.json"], 2);
+    assert!(!o.stderr.contains("struct"), "{}", o.stderr);
+}

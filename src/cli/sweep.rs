@@ -193,13 +193,19 @@ fn write_figures(
 /// `crmsim plot sweep.json`: redraws a sweep's figures and report from its
 /// sweep.json alone.
 pub fn plot_cmd(path: &Path, out: &Path, formats: Formats, quiet: bool) -> Result<(), Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
+    let bytes = std::fs::read(path).map_err(|e| Error::Io {
         context: format!("cannot read {}", path.display()),
         source: e,
     })?;
     let display = path.display().to_string();
+    let bad = |m: String| -> Error { crate::error::InputErrors::single(&display, m).into() };
+    let text = String::from_utf8(bytes)
+        .map_err(|_| bad("file is not valid UTF-8; is it a crmsim sweep.json?".into()))?;
     let report: SweepReport = serde_json::from_str(&text).map_err(|e| {
-        crate::error::InputErrors::single(&display, format!("not a crmsim sweep.json: {e}"))
+        bad(format!(
+            "not a crmsim sweep.json: {}",
+            crate::error::plain(&e.to_string())
+        ))
     })?;
     // The sweep's own files come along verbatim, so the folder stays one run.
     let mut carried = vec![("sweep.json", text.into_bytes())];
