@@ -14,7 +14,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::compare::{self, Strategy};
 use crate::error::{Error, InputErrors};
 use crate::model::Model;
-use crate::plot::{self, Formats};
+use crate::plot::Formats;
 use crate::report::{self, Summary, inspect, table};
 use crate::scenario::{self, Source};
 use crate::sim::{self, RunOptions};
@@ -42,7 +42,7 @@ pub enum Command {
     /// figures/*.svg and *.png, and report.html (unless --no-figures).
     /// Strategies written in FILE ([[strategy]] tables) are evaluated too, as
     /// by `compare`; every run also attributes the shortfall to its causes.
-    Run(RunArgs),
+    Run(RunCmd),
     /// Evaluate mitigation strategies against the base on the same random draws.
     ///
     /// Strategies are [[strategy]] tables in FILE and/or in the --strategy
@@ -53,6 +53,14 @@ pub enum Command {
     /// chance of doing better than the base in a trial, and tonnes of expected
     /// shortfall avoided per million of cost. Writes the same files as `run`.
     Compare(CompareArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    ///
+    /// For example: `crmsim completions bash > ~/.local/share/bash-completion/completions/crmsim`.
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// What drives the risk, and how much is enough: tornado, grids, targets.
     ///
     /// Each --vary PATH=LOW..HIGH names one number of the scenario,
@@ -123,6 +131,18 @@ pub struct CompareArgs {
     /// A file of [[strategy]] tables to evaluate (repeatable).
     #[arg(long = "strategy", value_name = "FILE")]
     pub strategies: Vec<PathBuf>,
+    /// Print the ranking for every consumer, not only the world.
+    #[arg(long)]
+    pub details: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunCmd {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Not an option of `run`: strategies are evaluated by `compare`.
+    #[arg(long = "strategy", value_name = "FILE", hide = true)]
+    pub strategies: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -165,7 +185,7 @@ pub struct RunArgs {
     /// Folder for the output files; default: output/<scenario name>.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Print nothing but errors.
+    /// Print nothing but errors (no tables, no progress lines).
     #[arg(long)]
     pub quiet: bool,
     /// Skip the figures and report.html.
@@ -190,9 +210,35 @@ pub struct PlotArgs {
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<(), Error> {
+    if matches!(
+        cli.command,
+        Command::Run(_) | Command::Compare(_) | Command::Plot(_) | Command::Sweep(_)
+    ) {
+        crate::output::install_signal_handler();
+    }
     match cli.command {
-        Command::Run(args) => run_cmd(&args, &[], false),
-        Command::Compare(args) => run_cmd(&args.run, &args.strategies, true),
+        Command::Run(args) => {
+            if let Some(f) = args.strategies.first() {
+                let file = args
+                    .run
+                    .file
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|| "SCENARIO".into());
+                return Err(Error::Usage(format!(
+                    "`run` takes no --strategy; to evaluate strategies use `crmsim compare {file} --strategy {}`",
+                    f.display()
+                )));
+            }
+            run_cmd(&args.run, &[], false, false)
+        }
+        Command::Compare(args) => run_cmd(&args.run, &args.strategies, true, args.details),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "crmsim", &mut buf);
+            emit(&String::from_utf8_lossy(&buf))
+        }
         Command::Sweep(args) => sweep::sweep_cmd(&args),
         Command::Plot(args) => plot_cmd(&args),
         Command::Validate { file } => validate_cmd(&file),
@@ -218,17 +264,22 @@ fn validate_cmd(file: &Path) -> Result<(), Error> {
     for w in &model.warnings {
         text.push_str(&format!("warning: {w}\n"));
     }
-    emit(&text);
-    Ok(())
+    emit(&text)
 }
 
-/// Writes to standard output; a closed pipe (`crmsim ... | head`) is not an
-/// error worth failing a finished run for, so write errors are ignored.
-pub(crate) fn emit(text: &str) {
+/// Writes to standard output. A reader that stopped reading (`crmsim ... |
+/// head`) is not an error; any other write failure (a full disk,
+/// `> /dev/full`) is, exit 1.
+pub(crate) fn emit(text: &str) -> Result<(), Error> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes());
-    let _ = out.flush();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Io {
+            context: "cannot write to standard output".into(),
+            source: e,
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// The strategies in the scenario file and in `files`, patched and compiled.
@@ -261,15 +312,14 @@ fn inspect_cmd(file: &Path, json: bool) -> Result<(), Error> {
         let v =
             serde_json::json!({ "scenario": model.name, "concentration": rows, "shocks": rates });
         let text = serde_json::to_string_pretty(&v).map_err(|e| Error::Other(e.to_string()))?;
-        emit(&format!("{text}\n"));
+        emit(&format!("{text}\n"))
     } else {
         emit(&format!(
             "{}\n{}",
             inspect::render(&rows),
             inspect::render_rates(&rates)
-        ));
+        ))
     }
-    Ok(())
 }
 
 /// Default worker count: all cores.
@@ -279,7 +329,115 @@ pub fn default_threads() -> usize {
         .unwrap_or(1)
 }
 
-fn run_cmd(args: &RunArgs, strategy_files: &[PathBuf], compare: bool) -> Result<(), Error> {
+/// The number of trials to run: `--trials`, else the file's `trials`; out
+/// of range names whichever gave it.
+fn trials_of(args: &RunArgs, source: &Source, model: &Model) -> Result<u64, Error> {
+    let max = sim::MAX_TRIALS;
+    match args.trials {
+        Some(t) if t == 0 || t > max => Err(Error::Usage(format!(
+            "--trials must be between 1 and {}, got {}",
+            crate::format::thousands(max),
+            crate::format::thousands(t)
+        ))),
+        Some(t) => Ok(t),
+        None if model.trials > max => Err(InputErrors::single(
+            &source.display,
+            format!(
+                "[scenario] field `trials`: must be at most {} (or give --trials), got {}",
+                crate::format::thousands(max),
+                crate::format::thousands(model.trials)
+            ),
+        )
+        .into()),
+        None => Ok(model.trials),
+    }
+}
+
+/// Progress on standard error: a bar on a terminal, else a line every 10%
+/// (for logs and CI); nothing with `--quiet`.
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    lines: bool,
+    total: u64,
+    done: std::sync::atomic::AtomicU64,
+}
+
+impl Progress {
+    fn new(quiet: bool, total: u64) -> Progress {
+        let terminal = std::io::stderr().is_terminal();
+        let bar = (!quiet && terminal).then(|| {
+            let bar = indicatif::ProgressBar::new(total);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {wide_bar} {percent}% ({eta} left)",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar
+        });
+        Progress {
+            bar,
+            lines: !quiet && !terminal,
+            total: total.max(1),
+            done: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    fn add(&self, n: u64) {
+        if let Some(b) = &self.bar {
+            b.inc(n);
+        }
+        if self.lines {
+            let before = self.done.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+            let (a, b) = (before * 10 / self.total, (before + n) * 10 / self.total);
+            if b > a {
+                eprintln!("crmsim: simulating: {}%", (b * 10).min(100));
+            }
+        }
+    }
+
+    fn note(&self, what: &str) {
+        if self.lines {
+            eprintln!("crmsim: {what}");
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+/// The current time, RFC 3339 in UTC, to the second.
+fn now() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+/// The `--strategy` files with the SHA-256 of their bytes.
+fn file_refs(files: &[PathBuf]) -> Result<Vec<crate::results::FileRef>, Error> {
+    files
+        .iter()
+        .map(|f| {
+            let bytes = std::fs::read(f).map_err(|e| Error::Io {
+                context: format!("cannot read strategy file {}", f.display()),
+                source: e,
+            })?;
+            Ok(crate::results::FileRef {
+                path: f.display().to_string(),
+                sha256: scenario::sha256_hex(&bytes),
+            })
+        })
+        .collect()
+}
+
+fn run_cmd(
+    args: &RunArgs,
+    strategy_files: &[PathBuf],
+    compare: bool,
+    details: bool,
+) -> Result<(), Error> {
+    let started = now();
     let source = scenario::load_or_baseline(args.file.as_ref())?;
     let model = load_model(&source)?;
     let strategies = load_strategies(&source, strategy_files)?;
@@ -289,13 +447,7 @@ fn run_cmd(args: &RunArgs, strategy_files: &[PathBuf], compare: bool) -> Result<
             source.display
         )));
     }
-    let trials = args.trials.unwrap_or(model.trials);
-    if trials == 0 || trials > sim::MAX_TRIALS {
-        return Err(Error::Usage(format!(
-            "--trials must be between 1 and {}, got {trials}",
-            sim::MAX_TRIALS
-        )));
-    }
+    let trials = trials_of(args, &source, &model)?;
     let seed = args.seed.unwrap_or(model.seed);
     let threads = args
         .threads
@@ -305,24 +457,12 @@ fn run_cmd(args: &RunArgs, strategy_files: &[PathBuf], compare: bool) -> Result<
         .out
         .clone()
         .unwrap_or_else(|| Path::new("output").join(&model.name));
-    report::ensure_dir(&out_dir)?;
+    // Before simulating: the folder is free, ours and writable.
+    let out = crate::output::OutputDir::prepare(&out_dir)?;
+    let strategy_refs = file_refs(strategy_files)?;
 
     // Two passes over the trials: aggregates, then paired differences and attribution.
-    let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
-        let bar = indicatif::ProgressBar::new(2 * trials);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {wide_bar} {percent}% ({eta} left)",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        bar
-    });
-    let progress = |n: u64| {
-        if let Some(b) = &bar {
-            b.inc(n);
-        }
-    };
+    let progress = Progress::new(args.quiet, 2 * trials);
     let outcome = compare::evaluate(
         &model,
         &strategies,
@@ -331,11 +471,9 @@ fn run_cmd(args: &RunArgs, strategy_files: &[PathBuf], compare: bool) -> Result<
             seed,
             threads,
         },
-        &progress,
+        &|n| progress.add(n),
     )?;
-    if let Some(b) = &bar {
-        b.finish_and_clear();
-    }
+    progress.finish();
     let mut runs: Vec<(&str, &Model, &sim::RunResult)> =
         vec![("base", &model, &outcome.results[0])];
     for (st, r) in strategies.iter().zip(&outcome.results[1..]) {
@@ -344,73 +482,156 @@ fn run_cmd(args: &RunArgs, strategy_files: &[PathBuf], compare: bool) -> Result<
     let mut summary = Summary::new(&model, &source.sha256, seed, trials, &runs);
     summary.comparison = outcome.comparison.clone();
     summary.attribution = Some(outcome.attribution.clone());
-    let written = report::write_all(&out_dir, &summary)?;
-    if !args.quiet {
-        let [t1, t2] = outcome.pass_seconds;
-        let mut text = format!(
-            "{}: {} trials x {} model(s), seed {seed}, {threads} threads: {:.2} s ({:.0} trials/s), paired pass and attribution {:.2} s\n",
-            source.display,
-            trials,
-            runs.len(),
-            t1,
-            trials as f64 / t1.max(1e-9),
-            t2
-        );
-        for w in &model.warnings {
-            text.push_str(&format!("warning: {w}\n"));
-        }
-        text.push_str(&table::render(&model, &outcome.results[0], trials));
-        if let Some(c) = &summary.comparison {
-            text.push_str(&table::render_comparison(&model, c));
-        }
-        text.push('\n');
-        for p in written {
-            text.push_str(&format!("wrote {}\n", p.display()));
-        }
-        emit(&text);
+    summary.run = Some(crate::results::RunInfo {
+        command_line: std::env::args().collect(),
+        strategy_files: strategy_refs,
+        started,
+        finished: String::new(),
+        crmsim_version: env!("CARGO_PKG_VERSION").to_string(),
+        threads,
+    });
+    let figures = (!args.no_figures).then_some(Formats::Both);
+    if figures.is_some() {
+        progress.note("drawing figures and report.html");
     }
-    if !args.no_figures {
-        write_figures(&summary, &out_dir, Formats::Both, args.quiet)?;
+    let fig_started = Instant::now();
+    if let Some(r) = summary.run.as_mut() {
+        r.finished = now();
     }
-    Ok(())
+    let written = report::write_run(out.staging(), &summary, figures)?;
+    let fig_seconds = fig_started.elapsed().as_secs_f64();
+    let staging = out.staging().to_path_buf();
+    out.commit(&written)?;
+    if args.quiet {
+        return Ok(());
+    }
+    let [t1, t2] = outcome.pass_seconds;
+    let what = if strategies.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " (base and {} {})",
+            strategies.len(),
+            if strategies.len() == 1 {
+                "strategy"
+            } else {
+                "strategies"
+            }
+        )
+    };
+    let mut text = format!(
+        "{}: {} trials{what}, seed {seed}, {threads} threads: {:.2} s ({} trials/s); paired pass and attribution {:.2} s\n",
+        source.display,
+        crate::format::thousands(trials),
+        t1,
+        crate::format::thousands((trials as f64 / t1.max(1e-9)).round() as u64),
+        t2
+    );
+    for w in &model.warnings {
+        text.push_str(&format!("warning: {w}\n"));
+    }
+    text.push_str(&table::render(&model, &outcome.results[0], trials));
+    if let Some(c) = &summary.comparison {
+        text.push_str(&table::render_comparison(&model, c, details));
+    }
+    text.push('\n');
+    text.push_str(&wrote_lines(
+        &out_dir,
+        &written,
+        &staging,
+        fig_seconds,
+        figures.is_some(),
+    ));
+    emit(&text)
 }
 
-/// Draws every figure of `summary` into `<out_dir>/figures/` and writes
-/// `<out_dir>/report.html`; unless `quiet`, prints the paths and the time taken.
-pub fn write_figures(
-    summary: &Summary,
+/// "wrote ..." lines for the files written into `staging`, under their final names.
+fn wrote_lines(
     out_dir: &Path,
-    formats: Formats,
-    quiet: bool,
-) -> Result<(), Error> {
-    let started = Instant::now();
-    let written = plot::write_report(summary, out_dir, formats)?;
-    if !quiet {
-        let mut text = String::new();
-        for p in &written {
-            text.push_str(&format!("wrote {}\n", p.display()));
+    written: &[PathBuf],
+    staging: &Path,
+    fig_seconds: f64,
+    figures: bool,
+) -> String {
+    let mut text = String::new();
+    let mut n_figs = 0;
+    for p in written {
+        let rel = p.strip_prefix(staging).unwrap_or(p);
+        if rel.starts_with("figures") {
+            n_figs += 1;
+        } else {
+            text.push_str(&format!("wrote {}\n", out_dir.join(rel).display()));
         }
-        text.push_str(&format!(
-            "figures and report: {} files in {:.2} s\n",
-            written.len(),
-            started.elapsed().as_secs_f64()
-        ));
-        emit(&text);
     }
-    Ok(())
+    if figures {
+        text.push_str(&format!(
+            "figures and report: {} files in {} ({:.2} s)\n",
+            n_figs,
+            out_dir.join("figures").display(),
+            fig_seconds
+        ));
+    }
+    text
+}
+
+/// The folder of a summary file (`.` for a bare file name).
+fn summary_folder(summary: &Path) -> PathBuf {
+    summary
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
 }
 
 fn plot_cmd(args: &PlotArgs) -> Result<(), Error> {
-    let out_dir = args.out.clone().unwrap_or_else(|| {
-        args.summary
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| PathBuf::from("."))
-    });
     if args.summary.file_name().is_some_and(|n| n == "sweep.json") {
+        let out_dir = args
+            .out
+            .clone()
+            .unwrap_or_else(|| summary_folder(&args.summary));
         return sweep::plot_cmd(&args.summary, &out_dir, args.format, args.quiet);
     }
-    let summary = plot::load_summary(&args.summary)?;
-    write_figures(&summary, &out_dir, args.format, args.quiet)
+    let summary = crate::results::load_summary(&args.summary)?;
+    let from = summary_folder(&args.summary);
+    let out_dir = args.out.clone().unwrap_or_else(|| from.clone());
+    // The run's own files come along verbatim, so the folder stays one run.
+    let mut carried: Vec<(String, Vec<u8>)> = Vec::new();
+    for name in ["summary.json", "metrics.csv"] {
+        let p = if name == "summary.json" {
+            args.summary.clone()
+        } else {
+            from.join(name)
+        };
+        match std::fs::read(&p) {
+            Ok(b) => carried.push((name.to_string(), b)),
+            Err(e) if name == "metrics.csv" && e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(Error::Io {
+                    context: format!("cannot read {}", p.display()),
+                    source: e,
+                });
+            }
+        }
+    }
+    let out = crate::output::OutputDir::prepare(&out_dir)?;
+    let started = Instant::now();
+    let mut written = Vec::new();
+    for (name, bytes) in &carried {
+        let p = out.staging().join(name);
+        report::write_atomic(&p, bytes)?;
+        written.push(p);
+    }
+    written.extend(report::write_report(&summary, out.staging(), args.format)?);
+    let staging = out.staging().to_path_buf();
+    out.commit(&written)?;
+    if args.quiet {
+        return Ok(());
+    }
+    emit(&wrote_lines(
+        &out_dir,
+        &written,
+        &staging,
+        started.elapsed().as_secs_f64(),
+        true,
+    ))
 }

@@ -7,12 +7,13 @@
 //! trial, and the base's attribution. Both passes draw exactly the same
 //! events, so the second pass is a replay, not new sampling.
 
-use serde::{Deserialize, Serialize};
-
 use crate::engine::Engine;
 use crate::error::{Error, InputErrors};
 use crate::model::{Kind, Model};
-use crate::report::series_ids;
+pub use crate::results::comparison::{
+    Attribution, AttributionRow, Comparison, ComparisonRow, Part, StrategySummary,
+};
+use crate::results::series_ids;
 use crate::scenario::StrategySource;
 use crate::sim::{self, PairedAcc, RunOptions, RunResult};
 
@@ -40,96 +41,6 @@ impl Strategy {
             model,
         })
     }
-}
-
-/// One strategy against the base for one commodity and consumer.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct ComparisonRow {
-    pub strategy: String,
-    pub commodity: String,
-    pub consumer: String,
-    pub mean: f64,
-    pub cvar95: f64,
-    pub prob_gt_10: f64,
-    /// base mean - strategy mean, with its 95% confidence interval from the
-    /// paired per-trial differences.
-    pub mean_reduction: f64,
-    pub mean_reduction_ci: [f64; 2],
-    /// base cvar95 - strategy cvar95, with a 95% confidence interval from the
-    /// paired per-trial tail excesses (Rockafellar-Uryasev linearisation).
-    pub cvar95_reduction: f64,
-    pub cvar95_reduction_ci: [f64; 2],
-    /// Share of trials in which the strategy's shortfall is smaller (larger)
-    /// than the base's.
-    pub prob_better: f64,
-    pub prob_worse: f64,
-    /// Expected shortfall avoided over the horizon, in tonnes (null without
-    /// `annual_demand`).
-    pub tonnes_avoided: Option<f64>,
-    /// `tonnes_avoided` per million of cost over the horizon
-    /// (`cost_per_year * horizon_months / 12`); null without a cost.
-    pub tonnes_per_million: Option<f64>,
-    /// 1 = largest cvar95 reduction among the strategies for this commodity
-    /// and consumer.
-    pub rank: usize,
-}
-
-/// One strategy over all commodities (world figures).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct StrategySummary {
-    pub id: String,
-    pub name: Option<String>,
-    pub cost_per_year: Option<f64>,
-    /// Mean over commodities of the world mean and cvar95 reductions.
-    pub world_mean_reduction_avg: f64,
-    pub world_cvar95_reduction_avg: f64,
-    /// Sum over commodities with `annual_demand` of the world tonnes avoided.
-    pub world_tonnes_avoided: Option<f64>,
-    /// On the cost-effectiveness frontier: no other costed strategy costs as
-    /// little or less and cuts the average world cvar95 as much or more
-    /// (one of the two strictly).
-    pub efficient: bool,
-}
-
-/// The `comparison` block of summary.json.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Comparison {
-    pub currency: Option<String>,
-    pub strategies: Vec<StrategySummary>,
-    pub rows: Vec<ComparisonRow>,
-}
-
-/// One cause's share of a shortfall.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Part {
-    pub name: String,
-    /// Share of the expected shortfall (same unit as `mean`).
-    pub mean: f64,
-    /// Share of the cvar95 tail (same unit as `tail_total`).
-    pub tail: f64,
-}
-
-/// Attribution of one commodity and consumer of the base run.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct AttributionRow {
-    pub commodity: String,
-    pub consumer: String,
-    /// The expected shortfall the parts add up to (the base's `mean`).
-    pub mean: f64,
-    /// The tail mean the tail parts add up to: the mean shortfall of the
-    /// trials above the base's p95, with trials at it weighted so the tail
-    /// holds ceil(N/20) trials where it can (equals cvar95 up to the
-    /// histogram's 1e-4).
-    pub tail_total: f64,
-    pub by_source: Vec<Part>,
-    pub by_country: Vec<Part>,
-    pub by_kind: Vec<Part>,
-}
-
-/// The `attribution` block of summary.json.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Attribution {
-    pub rows: Vec<AttributionRow>,
 }
 
 /// Everything a run with attribution (and maybe strategies) yields.
@@ -182,7 +93,7 @@ fn comparison(
         let run = &results[si + 1];
         let mut mean_sum = 0.0;
         let mut cvar_sum = 0.0;
-        let mut tonnes: Option<f64> = None;
+        let mut tonnes: Vec<f64> = Vec::new();
         for (k, cm) in base.commodities.iter().enumerate() {
             for (i, id) in ids.iter().enumerate() {
                 let b = &results[0].metrics[k][i];
@@ -206,18 +117,20 @@ fn comparison(
                     prob_better: ps.prob_better,
                     prob_worse: ps.prob_worse,
                     tonnes_avoided: t,
+                    // Divided step by step so a tiny cost cannot underflow
+                    // to 0/0; a ratio too large for a number is left out.
                     tonnes_per_million: match (t, st.cost_per_year) {
-                        (Some(t), Some(c)) if c > 0.0 => Some(t / (c * years / 1e6)),
+                        (Some(t), Some(c)) if c > 0.0 => {
+                            Some(t / c / years * 1e6).filter(|x| x.is_finite())
+                        }
                         _ => None,
                     },
-                    rank: 0,
+                    rank: None,
                 });
                 if i == world {
                     mean_sum += dm;
                     cvar_sum += dc;
-                    if let Some(t) = t {
-                        *tonnes.get_or_insert(0.0) += t;
-                    }
+                    tonnes.extend(t);
                 }
             }
         }
@@ -228,14 +141,24 @@ fn comparison(
             cost_per_year: st.cost_per_year,
             world_mean_reduction_avg: mean_sum / nk,
             world_cvar95_reduction_avg: cvar_sum / nk,
-            world_tonnes_avoided: tonnes,
+            // Tonnes of different materials are not added.
+            world_tonnes_avoided: (tonnes.len() == 1).then(|| tonnes[0]),
             efficient: false,
         });
     }
-    // ranks within (commodity, consumer)
+    // ranks within (commodity, consumer), among strategies that change something
     let groups = base.commodities.len() * ids.len();
+    let changes = |r: &ComparisonRow| {
+        r.mean_reduction != 0.0
+            || r.cvar95_reduction != 0.0
+            || r.prob_better > 0.0
+            || r.prob_worse > 0.0
+    };
     for g in 0..groups {
-        let mut members: Vec<usize> = (0..strategies.len()).map(|s| s * groups + g).collect();
+        let mut members: Vec<usize> = (0..strategies.len())
+            .map(|s| s * groups + g)
+            .filter(|&m| changes(&rows[m]))
+            .collect();
         members.sort_by(|&a, &b| {
             rows[b]
                 .cvar95_reduction
@@ -243,7 +166,7 @@ fn comparison(
                 .then(a.cmp(&b))
         });
         for (r, &m) in members.iter().enumerate() {
-            rows[m].rank = r + 1;
+            rows[m].rank = Some(r + 1);
         }
     }
     // cost-effectiveness frontier

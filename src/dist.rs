@@ -53,6 +53,29 @@ fn beta_pair(a: f64, b: f64) -> Result<(Gamma<f64>, Gamma<f64>), String> {
     Ok((ga, gb))
 }
 
+/// Largest shape of a Beta (or PERT) accepted: beyond it the distribution is
+/// a fixed value in practice (sd below 1e-5) and its Gamma draws lose
+/// precision.
+pub const BETA_MAX_SHAPE: f64 = 1e9;
+/// Smallest shape of a Beta accepted: below it both Gamma draws can
+/// underflow to zero, which no formula turns back into a Beta draw.
+pub const BETA_MIN_SHAPE: f64 = 0.05;
+/// Standard deviations (or means, for the exponential) a draw can reach in
+/// practice: parameters are accepted only if a value that far out is still
+/// a finite number, so no draw is ever infinite or NaN.
+const REACH: f64 = 40.0;
+
+/// Checks that `x` (a bound of what draws can reach) is a finite number.
+fn reachable(kind: &str, what: &str, x: f64) -> Result<(), String> {
+    if x.is_finite() {
+        Ok(())
+    } else {
+        Err(format!(
+            "dist \"{kind}\": {what} is too large to compute with (draws would overflow); use smaller numbers"
+        ))
+    }
+}
+
 impl Dist {
     /// Compiles a spec; the error is a reason to put after the field name.
     pub fn from_spec(spec: &DistSpec) -> Result<Dist, String> {
@@ -114,7 +137,7 @@ impl Dist {
     pub fn new(kind: &str, p: &[f64]) -> Result<Dist, String> {
         let ordered = |min: f64, mode: f64, max: f64| -> Result<(), String> {
             if min <= mode && mode <= max {
-                Ok(())
+                reachable(kind, "the range max - min", max - min)
             } else {
                 Err(format!(
                     "dist \"{kind}\" needs min <= mode <= max, got {min}, {mode}, {max}"
@@ -130,6 +153,7 @@ impl Dist {
                         p[0], p[1]
                     ));
                 }
+                reachable(kind, "the range max - min", p[1] - p[0])?;
                 Dist::Uniform {
                     min: p[0],
                     width: p[1] - p[0],
@@ -137,6 +161,12 @@ impl Dist {
             }
             "triangular" => {
                 ordered(p[0], p[1], p[2])?;
+                // Sampling multiplies two spans of the range.
+                reachable(
+                    kind,
+                    "the square of the range max - min",
+                    (p[2] - p[0]) * (p[2] - p[0]),
+                )?;
                 if p[0] == p[2] {
                     Dist::Fixed(p[0])
                 } else {
@@ -169,6 +199,15 @@ impl Dist {
                         p[0], p[1]
                     ));
                 }
+                for (name, v) in [("alpha", p[0]), ("beta", p[1])] {
+                    if !(BETA_MIN_SHAPE..=BETA_MAX_SHAPE).contains(&v) {
+                        return Err(format!(
+                            "dist \"beta\" needs {name} between {BETA_MIN_SHAPE} and {BETA_MAX_SHAPE:e}, got {v} \
+                             (outside that range the draws cannot be computed exactly; for a value that is \
+                             practically fixed, give the number itself)"
+                        ));
+                    }
+                }
                 let (a, b) = beta_pair(p[0], p[1])?;
                 Dist::ScaledBeta {
                     offset: 0.0,
@@ -184,6 +223,11 @@ impl Dist {
                         p[0], p[1]
                     ));
                 }
+                reachable(
+                    kind,
+                    "median * exp(40 * sigma)",
+                    (p[0].ln() + REACH * p[1]).exp(),
+                )?;
                 if p[1] == 0.0 {
                     Dist::Fixed(p[0])
                 } else {
@@ -197,6 +241,7 @@ impl Dist {
                         p[0]
                     ));
                 }
+                reachable(kind, "40 times the mean", REACH * p[0])?;
                 if p[0] == 0.0 {
                     Dist::Fixed(0.0)
                 } else {
@@ -210,12 +255,18 @@ impl Dist {
                         p[0], p[1]
                     ));
                 }
+                reachable(
+                    kind,
+                    "scale * (shape + 40 sqrt(shape) + 40)",
+                    p[1] * (p[0] + REACH * p[0].sqrt() + REACH),
+                )?;
                 Dist::Gamma(Gamma::new(p[0], p[1]).map_err(|e| e.to_string())?)
             }
             "normal" => {
                 if p[1] < 0.0 {
                     return Err(format!("dist \"normal\" needs sd >= 0, got {}", p[1]));
                 }
+                reachable(kind, "|mean| + 40 sd", p[0].abs() + REACH * p[1])?;
                 if p[1] == 0.0 {
                     Dist::Fixed(p[0])
                 } else {
@@ -419,6 +470,76 @@ mod tests {
             let err = Dist::from_spec(&table(spec)).unwrap_err();
             assert!(err.contains(want), "{spec}: {err}");
         }
+    }
+
+    /// Parameters whose draws would overflow, underflow or lose all
+    /// precision are refused with a reason, never sampled.
+    #[test]
+    fn extreme_parameters_are_refused_in_plain_words() {
+        let cases = [
+            r#"{ dist = "beta", alpha = 1e308, beta = 1e308 }"#,
+            r#"{ dist = "beta", alpha = 1e-300, beta = 1.0 }"#,
+            r#"{ dist = "uniform", min = -1e308, max = 1e308 }"#,
+            r#"{ dist = "triangular", min = -1e308, mode = 0.0, max = 1e308 }"#,
+            r#"{ dist = "pert", min = -1e308, mode = 0.0, max = 1e308 }"#,
+            r#"{ dist = "lognormal", median = 1e300, sigma = 1.0 }"#,
+            r#"{ dist = "exponential", mean = 1e307 }"#,
+            r#"{ dist = "gamma", shape = 1e300, scale = 1e10 }"#,
+            r#"{ dist = "normal", mean = 1e308, sd = 1e307 }"#,
+        ];
+        for spec in cases {
+            let err = Dist::from_spec(&table(spec)).unwrap_err();
+            assert!(
+                !err.contains("Gamma") && !err.contains("Error") && err.contains("dist"),
+                "{spec}: {err}"
+            );
+        }
+    }
+
+    /// At the edges of what is accepted, every draw is finite and inside
+    /// the distribution's support.
+    #[test]
+    fn accepted_extremes_sample_in_support() {
+        let cases: [(&str, f64, f64); 6] = [
+            (
+                r#"{ dist = "beta", alpha = 1e9, beta = 1e9 }"#,
+                0.4999,
+                0.5001,
+            ),
+            (r#"{ dist = "beta", alpha = 0.05, beta = 0.05 }"#, 0.0, 1.0),
+            (
+                r#"{ dist = "uniform", min = -1e307, max = 1e307 }"#,
+                -1e307,
+                1e307,
+            ),
+            (
+                r#"{ dist = "triangular", min = -1e150, mode = 0.0, max = 1e150 }"#,
+                -1e150,
+                1e150,
+            ),
+            (
+                r#"{ dist = "pert", min = -1e307, mode = 0.0, max = 1e307 }"#,
+                -1e307,
+                1e307,
+            ),
+            (r#"{ dist = "exponential", mean = 1e300 }"#, 0.0, f64::MAX),
+        ];
+        for (spec, lo, hi) in cases {
+            let d = Dist::from_spec(&table(spec)).unwrap();
+            let mut rng = Xoshiro256PlusPlus::seed_from_u64(3);
+            for _ in 0..2000 {
+                let x = d.sample(&mut rng);
+                assert!(x.is_finite() && x >= lo && x <= hi, "{spec}: {x}");
+            }
+        }
+        // Beta(1e9, 1e9) is 0.5 to within its sd of 1.1e-5, not 0.
+        let d = Dist::from_spec(&table(r#"{ dist = "beta", alpha = 1e9, beta = 1e9 }"#)).unwrap();
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(4);
+        let m: f64 = (0..1000).map(|_| d.sample(&mut rng)).sum::<f64>() / 1000.0;
+        assert!(
+            (m - 0.5).abs() < 4.0 * 1.2e-5 / 1000f64.sqrt() + 1e-9,
+            "{m}"
+        );
     }
 
     #[test]

@@ -89,3 +89,83 @@ impl Error {
         }
     }
 }
+
+/// A deserialiser's message in plain words: no Rust type names ("struct
+/// Multiplier", "untagged enum DistSpec", "i128", "f64"), which mean nothing
+/// to the author of a scenario or summary file.
+pub fn plain(msg: &str) -> String {
+    const REPLACE: [(&str, &str); 14] = [
+        (
+            "data did not match any variant of untagged enum DistSpec",
+            "must be a number or a distribution table such as { dist = \"beta\", alpha = 2.0, beta = 5.0 }",
+        ),
+        (
+            "data did not match any variant of untagged enum Targets",
+            "must be \"all\", \"non_allies\" or a list of consumer ids",
+        ),
+        (
+            "expected any valid TOML value",
+            "too large for a number here",
+        ),
+        ("expected a sequence", "expected a list"),
+        ("expected a map", "expected a table"),
+        ("expected f64", "expected a number"),
+        ("expected f32", "expected a number"),
+        ("expected i64", "expected a whole number"),
+        ("expected u64", "expected a whole number >= 0"),
+        ("expected u32", "expected a whole number >= 0"),
+        ("expected usize", "expected a whole number >= 0"),
+        ("expected i32", "expected a whole number"),
+        ("u64 value was too large", "number is too large"),
+        ("i64 value was too large", "number is too large"),
+    ];
+    let mut s = msg.to_string();
+    for (from, to) in REPLACE {
+        s = s.replace(from, to);
+    }
+    for width in ["i128", "u128"] {
+        s = s.replace(&format!(" as {width}"), "");
+    }
+    // "expected struct Name" / "expected enum Name" -> "expected a table" / "a value".
+    for (word, what) in [
+        ("struct ", "a table"),
+        ("enum ", "one of the allowed values"),
+    ] {
+        let pat = format!("expected {word}");
+        while let Some(i) = s.find(&pat) {
+            let rest = &s[i + pat.len()..];
+            let end = rest
+                .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len());
+            s = format!("{}expected {what}{}", &s[..i], &rest[end..]);
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain;
+
+    #[test]
+    fn plain_words_only() {
+        for (raw, want) in [
+            (
+                "invalid type: integer `3`, expected struct Multiplier",
+                "invalid type: integer `3`, expected a table",
+            ),
+            (
+                "invalid type: integer `99999999999999999999` as i128, expected any valid TOML value",
+                "invalid type: integer `99999999999999999999`, too large for a number here",
+            ),
+            (
+                "invalid type: string \"x\", expected f64",
+                "invalid type: string \"x\", expected a number",
+            ),
+        ] {
+            assert_eq!(plain(raw), want);
+        }
+        let m = plain("data did not match any variant of untagged enum DistSpec");
+        assert!(!m.contains("DistSpec") && m.contains("distribution"), "{m}");
+    }
+}

@@ -3,10 +3,12 @@
 //! Data flows one way:
 //! [`scenario`] (the file as written) → [`model`] (validated, compiled, dense
 //! ids) → [`engine`] (one trial, no I/O) → [`stats`] (streaming aggregates,
-//! driven in parallel by [`sim`]) → [`report`] (files and tables).
-//! [`cli`] turns arguments into calls of these; [`compare`] runs strategies
-//! and attribution, [`sweep`] varies inputs (tornado, grids, targets),
-//! [`plot`] draws the figures.
+//! driven in parallel by [`sim`]; [`compare`] runs strategies and
+//! attribution, [`sweep`] varies inputs: tornado, grids, targets) →
+//! [`results`] (the summary as data) → [`plot`] (figures) → [`report`]
+//! (files, tables and the HTML page that composes the figures). [`output`]
+//! makes each output folder hold one complete run; [`format`] writes numbers
+//! as text; [`cli`] turns arguments into calls of these.
 //!
 //! Using the library directly:
 //!
@@ -53,10 +55,13 @@ pub mod compare;
 pub mod dist;
 pub mod engine;
 pub mod error;
+pub mod format;
 pub mod model;
+pub mod output;
 pub mod plot;
 pub mod record;
 pub mod report;
+pub mod results;
 pub mod scenario;
 pub mod sim;
 pub mod stats;

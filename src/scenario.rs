@@ -184,6 +184,8 @@ pub struct Source {
     pub sha256: String,
     pub raw: toml::Table,
     pub scenario: Scenario,
+    /// The file's text (to place strategy errors at a line and column).
+    pub text: String,
 }
 
 /// One strategy after patching: its id, label, cost and the patched scenario.
@@ -224,22 +226,69 @@ pub fn load_or_baseline(path: Option<&PathBuf>) -> Result<Source, Error> {
     }
 }
 
+/// `bytes` as text; invalid UTF-8 is an input error naming the file.
+fn utf8<'a>(display: &str, bytes: &'a [u8]) -> Result<&'a str, Error> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        InputErrors::single(
+            display,
+            format!(
+                "file is not valid UTF-8 text (invalid byte at offset {}); save it as UTF-8",
+                e.valid_up_to()
+            ),
+        )
+        .into()
+    })
+}
+
 /// Parses scenario bytes; `display` names the file in messages.
 pub fn parse_bytes(display: &str, bytes: &[u8]) -> Result<Source, Error> {
-    let text = std::str::from_utf8(bytes)
-        .map_err(|e| InputErrors::single(display, format!("file is not valid UTF-8: {e}")))?;
+    let text = utf8(display, bytes)?;
     let raw: toml::Table = toml::from_str(text).map_err(|e| toml_error(display, &e))?;
+    if !raw.contains_key("scenario") && raw.contains_key("strategy") {
+        return Err(InputErrors::single(
+            display,
+            format!(
+                "this is a strategy file (only [[strategy]] tables), not a scenario; evaluate it with \
+                 `crmsim compare SCENARIO --strategy {display}`"
+            ),
+        )
+        .into());
+    }
     let scenario: Scenario = toml::from_str(text).map_err(|e| toml_error(display, &e))?;
     Ok(Source {
         display: display.to_string(),
         sha256: sha256_hex(bytes),
         raw,
         scenario,
+        text: text.to_string(),
     })
 }
 
 fn toml_error(display: &str, e: &toml::de::Error) -> Error {
-    InputErrors::single(display, e.to_string().trim_end().to_string()).into()
+    InputErrors::single(display, crate::error::plain(e.to_string().trim_end())).into()
+}
+
+/// Where `key` is written in `text` (a TOML key, as `key =` or `key.`), at
+/// or after line `from` (0-based): "line L, column C".
+fn locate(text: &str, key: &str, from: usize) -> Option<String> {
+    for (n, line) in text.lines().enumerate().skip(from) {
+        let mut start = 0;
+        while let Some(i) = line[start..].find(key) {
+            let at = start + i;
+            let before = line[..at].chars().next_back();
+            let after = line[at + key.len()..].trim_start().chars().next();
+            let boundary = before.is_none_or(|c| c.is_whitespace() || c == '{' || c == ',');
+            if boundary && matches!(after, Some('=') | Some('.')) {
+                return Some(format!(
+                    "line {}, column {}",
+                    n + 1,
+                    line[..at].chars().count() + 1
+                ));
+            }
+            start = at + key.len();
+        }
+    }
+    None
 }
 
 /// Array-of-tables kinds that strategies merge by `id` (§6).
@@ -259,38 +308,51 @@ impl Source {
     /// The strategies written in this file, patched onto it.
     pub fn strategies(&self) -> Result<Vec<StrategySource>, Error> {
         let tables = self.scenario.strategy.clone();
-        self.apply_strategies(&self.display, tables)
+        self.apply_strategies(&self.display, &self.text, tables)
     }
 
     /// Strategies from a separate file holding only `[[strategy]]` tables.
     pub fn strategies_from_file(&self, path: &Path) -> Result<Vec<StrategySource>, Error> {
         let display = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
+        let bytes = std::fs::read(path).map_err(|e| Error::Io {
             context: format!("cannot read strategy file {display}"),
             source: e,
         })?;
+        let text = utf8(&display, &bytes)?;
+        if let Ok(t) = toml::from_str::<toml::Table>(text)
+            && t.contains_key("scenario")
+        {
+            return Err(InputErrors::single(
+                &display,
+                "this is a scenario file, not a strategy file (which holds only [[strategy]] tables); \
+                 give it as the scenario, or move its [[strategy]] tables into a file of their own"
+                    .into(),
+            )
+            .into());
+        }
         #[derive(Deserialize)]
         #[serde(deny_unknown_fields)]
         struct StrategyFile {
             #[serde(default)]
             strategy: Vec<toml::Table>,
         }
-        let file: StrategyFile = toml::from_str(&text).map_err(|e| toml_error(&display, &e))?;
+        let file: StrategyFile = toml::from_str(text).map_err(|e| toml_error(&display, &e))?;
         if file.strategy.is_empty() {
             return Err(InputErrors::single(&display, "holds no [[strategy]] table".into()).into());
         }
-        self.apply_strategies(&display, file.strategy)
+        self.apply_strategies(&display, text, file.strategy)
     }
 
     fn apply_strategies(
         &self,
         origin: &str,
+        text: &str,
         tables: Vec<toml::Table>,
     ) -> Result<Vec<StrategySource>, Error> {
         let mut errors = InputErrors::new(origin);
         let mut out: Vec<StrategySource> = Vec::new();
         for (i, table) in tables.into_iter().enumerate() {
-            match self.apply_one(origin, i, table) {
+            match self.apply_one(origin, text, i, table) {
                 // §1: ids are unique within their table kind.
                 Ok(s) if out.iter().any(|o| o.id == s.id) => errors.push(format!(
                     "[[strategy]] id \"{}\": field `id`: is declared twice",
@@ -307,6 +369,7 @@ impl Source {
     fn apply_one(
         &self,
         origin: &str,
+        text: &str,
         index: usize,
         mut table: toml::Table,
     ) -> Result<StrategySource, String> {
@@ -377,7 +440,8 @@ impl Source {
                     ));
                 };
                 for p in patches {
-                    merge_by_id(items, p)
+                    new_entry_named(&key, items, &p)
+                        .and_then(|()| merge_by_id(items, p))
                         .map_err(|m| format!("{here}: [[strategy.{key}]]: {m}"))?;
                 }
             } else {
@@ -387,8 +451,23 @@ impl Source {
                 ));
             }
         }
-        let scenario = Scenario::deserialize(toml::Value::Table(merged))
-            .map_err(|e| format!("{here}: patched scenario: {}", e.to_string().trim_end()))?;
+        let scenario = Scenario::deserialize(toml::Value::Table(merged)).map_err(|e| {
+            let msg = crate::error::plain(e.to_string().trim_end()).replace('\n', " ");
+            // Place an unknown key at its line in the strategy's file.
+            let at = msg
+                .split_once("unknown field `")
+                .and_then(|(_, rest)| rest.split_once('`'))
+                .and_then(|(key, _)| {
+                    let from = text
+                        .lines()
+                        .position(|l| l.contains(&format!("\"{id}\"")))
+                        .unwrap_or(0);
+                    locate(text, key, from)
+                })
+                .map(|l| format!(" ({l})"))
+                .unwrap_or_default();
+            format!("{here}{at}: {msg}")
+        })?;
         Ok(StrategySource {
             id,
             name,
@@ -437,6 +516,34 @@ fn merge_value(base: &mut toml::Value, patch: toml::Value) {
         }
         (b, p) => *b = p,
     }
+}
+
+/// Tables whose entries need a `name`: a patch whose id is not in the base
+/// adds an entry, so it must say so rather than fail on a missing field.
+const NAMED: [&str; 3] = ["consumer", "commodity", "country"];
+
+/// A patch of `kind` for an id the base lacks must be a whole new entry
+/// (with its `name`); else it is most likely a typo of an existing id.
+fn new_entry_named(kind: &str, items: &[toml::Value], patch: &toml::Value) -> Result<(), String> {
+    let Some(id) = patch.get("id").and_then(|v| v.as_str()) else {
+        return Ok(());
+    };
+    let ids: Vec<&str> = items
+        .iter()
+        .filter_map(|v| v.get("id").and_then(|x| x.as_str()))
+        .collect();
+    let removing = patch.get("remove").and_then(|v| v.as_bool()) == Some(true);
+    if ids.contains(&id) || removing || !NAMED.contains(&kind) || patch.get("name").is_some() {
+        return Ok(());
+    }
+    Err(format!(
+        "id \"{id}\": the base scenario has no {kind} \"{id}\" (it has {}); to add a new {kind}, give its `name` and fields",
+        if ids.is_empty() {
+            "none".to_string()
+        } else {
+            ids.join(", ")
+        }
+    ))
 }
 
 /// Merges one patch entry into an array of tables by `id` (new ids append,

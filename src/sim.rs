@@ -220,6 +220,13 @@ pub fn drive<S: Send>(
     let n_chunks = opts.trials.div_ceil(CHUNK);
     let results: Mutex<Vec<S>> = Mutex::new(Vec::new());
     let bounds = segment_bounds(opts.trials);
+    // Commodities a model simulates exactly as the first one does are copied
+    // from it, not simulated again (common random numbers make them equal).
+    let same: Vec<Vec<bool>> = engines
+        .iter()
+        .map(|e| e.same_commodities(&engines[0]))
+        .collect();
+    let same = &same;
     pool.scope(|s| {
         for _ in 0..threads {
             s.spawn(|_| {
@@ -246,8 +253,11 @@ pub fn drive<S: Send>(
                         } else {
                             // Every model steps through the trial, then the
                             // outputs are read where they lie (no copies).
-                            for (e, sc) in engines.iter().zip(scratch.iter_mut()) {
-                                e.run_trial(trial, sc);
+                            engines[0].run_trial(trial, &mut scratch[0]);
+                            let (base, rest) = scratch.split_at_mut(1);
+                            for ((e, sc), skip) in engines[1..].iter().zip(rest).zip(&same[1..]) {
+                                e.run_trial_skipping(trial, sc, skip);
+                                sc.copy_figures(&base[0], skip);
                             }
                             let refs: Vec<&TrialOutput> =
                                 scratch.iter().map(|sc| sc.output()).collect();

@@ -313,7 +313,7 @@ fn run_evaluates_strategies_written_in_the_scenario() {
             "--no-figures",
             "--out",
         ])
-        .arg(dir.path())
+        .arg(dir.path().join("out"))
         .arg(&file)
         .output()
         .unwrap();
@@ -323,7 +323,8 @@ fn run_evaluates_strategies_written_in_the_scenario() {
         String::from_utf8_lossy(&out.stderr)
     );
     let v: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(dir.path().join("out/summary.json")).unwrap())
+            .unwrap();
     assert!(
         v["results"]
             .as_array()

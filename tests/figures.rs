@@ -203,13 +203,21 @@ fn report_embeds_every_figure_and_the_summary_numbers() {
     assert!(html.contains(&format!("<dd>{}</dd>", s.crmsim_version)));
     for stem in STEMS {
         assert!(html.contains(&format!("id=\"fig-{stem}\"")), "{stem}");
-        assert!(html.contains(&format!("href=\"figures/{stem}.svg\"")));
     }
+    // Self-contained: the page links no file the reader may not have.
+    assert!(
+        !html.contains("href=\"figures/"),
+        "report links figure files"
+    );
+    assert!(
+        !html.contains("docs/"),
+        "report points to documentation files"
+    );
     assert_eq!(html.matches("<svg ").count(), STEMS.len());
     // Inline SVGs carry their figure text.
     assert!(html.contains("P(shortfall &gt; x)") || html.contains("P(shortfall > x)"));
     // Headline table: the numbers of summary.json, formatted as in the terminal table.
-    let pct = |x: f64| format!("<td>{:.2}%</td>", x * 100.0);
+    let pct = |x: f64| format!("<td>{}</td>", crmsim::format::pct(x));
     for r in &s.results {
         let row = format!(
             "<td class=\"l\">{}</td>{}{}{}{}</tr>",

@@ -100,12 +100,7 @@ fn png_size(p: &Path) -> (u32, u32) {
 }
 
 // The report's number formats (as the terminal tables).
-fn pct(x: f64) -> String {
-    format!("{:.2}%", x * 100.0)
-}
-fn pp(x: f64) -> String {
-    format!("{:.2}", x * 100.0)
-}
+use crmsim::format::{pct, pp};
 fn share(part: f64, total: f64) -> String {
     if total > 0.0 {
         format!("{:.1}%", part / total * 100.0)
@@ -242,20 +237,23 @@ fn report_has_strategy_and_attribution_sections_with_summary_numbers() {
     assert!(strat_at < attr_at && attr_at < conc_at);
     // Each figure sits in its section, with a caption and its files.
     let strategies = &html[strat_at..attr_at];
-    let attribution = &html[attr_at..conc_at];
+    // Each strategy's own gallery follows the attribution section.
+    let gallery_at = html
+        .find("<section id=\"strategy-figures\">")
+        .expect("galleries of each strategy");
+    assert!(strat_at < gallery_at && attr_at < gallery_at && gallery_at < conc_at);
+    let attribution = &html[attr_at..gallery_at];
     for stem in STRATEGY_STEMS {
         assert!(
             strategies.contains(&format!("<figure id=\"fig-{stem}\">")),
             "{stem}"
         );
-        assert!(strategies.contains(&format!("href=\"figures/{stem}.svg\"")));
     }
     for stem in ATTRIBUTION_STEMS {
         assert!(
             attribution.contains(&format!("<figure id=\"fig-{stem}\">")),
             "{stem}"
         );
-        assert!(attribution.contains(&format!("href=\"figures/{stem}.png\"")));
     }
     assert_eq!(
         strategies.matches("<figcaption>").count(),
@@ -269,7 +267,9 @@ fn report_has_strategy_and_attribution_sections_with_summary_numbers() {
     for st in &c.strategies {
         let row = format!(
             "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l\">{}</td></tr>",
-            st.cost_per_year.map(tonnes).unwrap_or_else(|| "-".into()),
+            st.cost_per_year
+                .map(crmsim::format::money)
+                .unwrap_or_else(|| "-".into()),
             pp(st.world_mean_reduction_avg),
             pp(st.world_cvar95_reduction_avg),
             st.world_tonnes_avoided
@@ -286,18 +286,17 @@ fn report_has_strategy_and_attribution_sections_with_summary_numbers() {
     for r in world {
         let ci = |v: f64, ci: [f64; 2]| format!("{} [{}, {}]", pp(v), pp(ci[0]), pp(ci[1]));
         let row = format!(
-            "<td>{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            r.rank,
+            "<td>{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            r.rank.map(|k| k.to_string()).unwrap_or_else(|| "-".into()),
             r.strategy,
             pct(r.mean),
             pct(r.cvar95),
             pct(r.prob_gt_10),
             ci(r.mean_reduction, r.mean_reduction_ci),
             ci(r.cvar95_reduction, r.cvar95_reduction_ci),
-            pct(r.prob_better),
-            pct(r.prob_worse),
+            r.tonnes_avoided.map(tonnes).unwrap_or_else(|| "-".into()),
             r.tonnes_per_million
-                .map(|t| format!("{t:.1}"))
+                .map(|t| crmsim::format::fixed(t, 1))
                 .unwrap_or_else(|| "-".into())
         );
         assert!(strategies.contains(&row), "no ranking row {row}");

@@ -83,13 +83,13 @@ pub fn backtest_cmd(args: &BacktestArgs) -> Result<(), Error> {
         report::write_atomic(&out_dir.join(name), bytes)?;
     }
     if args.json {
-        super::emit(&report::backtest::json(&bt));
+        super::emit(&report::backtest::json(&bt))?;
     } else {
         let mut text = report::backtest::render(&bt);
         for (name, _) in &files {
             text.push_str(&format!("wrote {}\n", out_dir.join(name).display()));
         }
-        super::emit(&text);
+        super::emit(&text)?;
     }
     Ok(())
 }
@@ -109,6 +109,6 @@ pub fn calibrate_cmd(args: &CalibrateArgs) -> Result<(), Error> {
     report::write_atomic(&args.out, new.as_bytes())?;
     let mut msg = report::backtest::render_posteriors(&bt, &posts);
     msg.push_str(&format!("wrote {}\n", args.out.display()));
-    super::emit(&msg);
+    super::emit(&msg)?;
     Ok(())
 }

@@ -106,6 +106,8 @@ pub fn sweep_cmd(args: &SweepArgs) -> Result<(), Error> {
         .iter()
         .map(|v| Vary::parse(v, &source.raw).map_err(|e| usage(format!("--vary {e}"))))
         .collect::<Result<Vec<_>, _>>()?;
+    // Out-of-range trials name whichever gave them (--trials or the file).
+    super::trials_of(&args.run, &source, &model)?;
     let opts = options(args, &model)?;
     let plan = Plan::new(&source, &model, varies, sel, mode)?;
     let out_dir = args
@@ -113,29 +115,30 @@ pub fn sweep_cmd(args: &SweepArgs) -> Result<(), Error> {
         .out
         .clone()
         .unwrap_or_else(|| Path::new("output").join(format!("{}-sweep", model.name)));
-    report::ensure_dir(&out_dir)?;
+    // Before running: the folder is free, ours and writable.
+    let out = crate::output::OutputDir::prepare(&out_dir)?;
     let report = run_with_bar(&plan, &source, opts, args.run.quiet)?;
-    let mut written = write_data(&out_dir, &report)?;
-    clear_stale(&out_dir, args.run.no_figures)?;
+    let staging = out.staging().to_path_buf();
+    let mut written = write_data(&staging, &report)?;
     let fig_started = Instant::now();
     if !args.run.no_figures {
-        written.extend(write_figures(&out_dir, &report, Formats::Both)?);
+        written.extend(write_figures(&staging, &report, Formats::Both)?);
     }
-    if !args.run.quiet {
-        let mut text = report.render();
-        text.push('\n');
-        for p in &written {
-            text.push_str(&format!("wrote {}\n", p.display()));
-        }
-        if !args.run.no_figures {
-            text.push_str(&format!(
-                "figures and report: {:.2} s\n",
-                fig_started.elapsed().as_secs_f64()
-            ));
-        }
-        emit(&text);
+    let seconds = fig_started.elapsed().as_secs_f64();
+    out.commit(&written)?;
+    if args.run.quiet {
+        return Ok(());
     }
-    Ok(())
+    let mut text = report.render();
+    text.push('\n');
+    text.push_str(&super::wrote_lines(
+        &out_dir,
+        &written,
+        &staging,
+        seconds,
+        !args.run.no_figures,
+    ));
+    emit(&text)
 }
 
 fn run_with_bar(
@@ -174,38 +177,13 @@ fn write_data(dir: &Path, report: &SweepReport) -> Result<Vec<PathBuf>, Error> {
     Ok(vec![json, csv])
 }
 
-/// Removes the sweep figures of an earlier run in `dir` (and its sweep
-/// report when no new one is written), so the folder holds one run.
-fn clear_stale(dir: &Path, no_figures: bool) -> Result<(), Error> {
-    let figs = dir.join("figures");
-    if let Ok(entries) = std::fs::read_dir(&figs) {
-        for e in entries.flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            if plot::sweep::is_sweep_file(&name) {
-                std::fs::remove_file(e.path()).map_err(|err| Error::Io {
-                    context: format!("cannot remove stale figure {}", e.path().display()),
-                    source: err,
-                })?;
-            }
-        }
-    }
-    let html = dir.join("report.html");
-    if no_figures && sensitivity::is_sweep_report(&html) {
-        std::fs::remove_file(&html).map_err(|err| Error::Io {
-            context: format!("cannot remove stale {}", html.display()),
-            source: err,
-        })?;
-    }
-    Ok(())
-}
-
 fn write_figures(
     dir: &Path,
     report: &SweepReport,
     formats: Formats,
 ) -> Result<Vec<PathBuf>, Error> {
     let figs = plot::sweep::render_all(report, formats)?;
-    let mut written = plot::sweep::write(&figs, &dir.join("figures"))?;
+    let mut written = sensitivity::write_figures(&figs, &dir.join("figures"))?;
     let html = dir.join("report.html");
     report::write_atomic(&html, sensitivity::render(report, &figs).as_bytes())?;
     written.push(html);
@@ -215,28 +193,45 @@ fn write_figures(
 /// `crmsim plot sweep.json`: redraws a sweep's figures and report from its
 /// sweep.json alone.
 pub fn plot_cmd(path: &Path, out: &Path, formats: Formats, quiet: bool) -> Result<(), Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
+    let bytes = std::fs::read(path).map_err(|e| Error::Io {
         context: format!("cannot read {}", path.display()),
         source: e,
     })?;
     let display = path.display().to_string();
+    let bad = |m: String| -> Error { crate::error::InputErrors::single(&display, m).into() };
+    let text = String::from_utf8(bytes)
+        .map_err(|_| bad("file is not valid UTF-8; is it a crmsim sweep.json?".into()))?;
     let report: SweepReport = serde_json::from_str(&text).map_err(|e| {
-        crate::error::InputErrors::single(&display, format!("not a crmsim sweep.json: {e}"))
+        bad(format!(
+            "not a crmsim sweep.json: {}",
+            crate::error::plain(&e.to_string())
+        ))
     })?;
-    let started = Instant::now();
-    clear_stale(out, false)?;
-    let written = write_figures(out, &report, formats)?;
-    if !quiet {
-        let mut text = String::new();
-        for p in &written {
-            text.push_str(&format!("wrote {}\n", p.display()));
-        }
-        text.push_str(&format!(
-            "figures and report: {} files in {:.2} s\n",
-            written.len(),
-            started.elapsed().as_secs_f64()
-        ));
-        emit(&text);
+    // The sweep's own files come along verbatim, so the folder stays one run.
+    let mut carried = vec![("sweep.json", text.into_bytes())];
+    let csv = path.with_file_name("sweep.csv");
+    if let Ok(b) = std::fs::read(&csv) {
+        carried.push(("sweep.csv", b));
     }
-    Ok(())
+    let dir = crate::output::OutputDir::prepare(out)?;
+    let staging = dir.staging().to_path_buf();
+    let started = Instant::now();
+    let mut written = Vec::new();
+    for (name, bytes) in &carried {
+        let p = staging.join(name);
+        report::write_atomic(&p, bytes)?;
+        written.push(p);
+    }
+    written.extend(write_figures(&staging, &report, formats)?);
+    dir.commit(&written)?;
+    if quiet {
+        return Ok(());
+    }
+    emit(&super::wrote_lines(
+        out,
+        &written,
+        &staging,
+        started.elapsed().as_secs_f64(),
+        true,
+    ))
 }

@@ -193,6 +193,16 @@ impl Scratch {
     pub fn output(&self) -> &TrialOutput {
         &self.out
     }
+
+    /// Copies the figures of the commodities in `skip` from `from` (the same
+    /// trial run by an engine with the same fingerprints).
+    pub fn copy_figures(&mut self, from: &Scratch, skip: &[bool]) {
+        for (k, &s) in skip.iter().enumerate() {
+            if s && self.out.touched[k] {
+                self.out.figures[k].clone_from(&from.out.figures[k]);
+            }
+        }
+    }
 }
 
 /// A compiled model ready to run trials.
@@ -222,6 +232,10 @@ pub struct Engine<'m> {
     classes: Vec<Classes>,
     max_p: usize,
     max_s: usize,
+    /// Per commodity, everything its simulation depends on, as text: two
+    /// engines whose fingerprints of commodity k are equal compute the same
+    /// figures of k in every trial (see [`Engine::same_commodities`]).
+    fingerprints: Vec<String>,
 }
 
 const REGIME_KEY: u64 = 0x5245_4749_4d45_0001;
@@ -432,7 +446,9 @@ impl<'m> Engine<'m> {
             classes: model.commodities.iter().map(Classes::new).collect(),
             max_p,
             max_s,
+            fingerprints: Vec::new(),
         };
+        engine.fingerprints = (0..nk).map(|k| engine.fingerprint(k)).collect();
         let mut scratch = engine.scratch();
         scratch.attribute = true;
         let mut cached = Vec::new();
@@ -590,6 +606,18 @@ impl<'m> Engine<'m> {
 
     /// Runs trial number `trial` (0-based); the result lives in `sc`.
     pub fn run_trial<'s>(&self, trial: u64, sc: &'s mut Scratch) -> &'s TrialOutput {
+        self.run_trial_skipping(trial, sc, &[])
+    }
+
+    /// [`Engine::run_trial`], except that commodities with `skip[k]` are not
+    /// simulated: their figures are left for the caller to copy from an
+    /// engine with the same fingerprint ([`Scratch::copy_figures`]).
+    pub fn run_trial_skipping<'s>(
+        &self,
+        trial: u64,
+        sc: &'s mut Scratch,
+        skip: &[bool],
+    ) -> &'s TrialOutput {
         let regime = self.draw_events(trial, sc);
         sc.out.regime = regime;
         for k in 0..self.model.commodities.len() {
@@ -598,6 +626,9 @@ impl<'m> Engine<'m> {
                 continue;
             }
             sc.out.touched[k] = true;
+            if skip.get(k) == Some(&true) {
+                continue;
+            }
             let mut hits = std::mem::take(&mut sc.hits[k]);
             let drawn = hits.len();
             hits.extend_from_slice(&self.scheduled[k]);
@@ -608,6 +639,74 @@ impl<'m> Engine<'m> {
             sc.hits[k] = hits;
         }
         &sc.out
+    }
+
+    /// Per commodity of this engine: does `base` compute exactly the same
+    /// figures for it in every trial? (Same market, same shocks and events
+    /// acting on it, same rates and regimes, same random streams.)
+    pub fn same_commodities(&self, base: &Engine) -> Vec<bool> {
+        (0..self.fingerprints.len())
+            .map(|k| {
+                base.fingerprints.get(k) == Some(&self.fingerprints[k]) && base.seed == self.seed
+            })
+            .collect()
+    }
+
+    /// Everything the simulation of commodity `k` depends on, as text
+    /// (`{:?}` prints every f64 so that it reads back to the same bits).
+    fn fingerprint(&self, k: usize) -> String {
+        use std::fmt::Write;
+        let m = self.model;
+        let mut s = format!(
+            "H{} {:?} {:?}\n",
+            m.horizon, self.regime_cum, m.commodities[k]
+        );
+        for (i, sh) in m.shocks.iter().enumerate() {
+            let effects: Vec<&CompiledEffect> = self.shocks[i]
+                .effects
+                .iter()
+                .filter(|e| e.commodity == k)
+                .collect();
+            if effects.is_empty() {
+                continue;
+            }
+            let factors: Vec<f64> = m.regimes.iter().map(|r| r.factors[i]).collect();
+            let _ = write!(
+                s,
+                "shock {} {:?} {:?} {:?} {:?} {} {} {factors:?}",
+                sh.key,
+                sh.rate_per_year,
+                sh.rate_dist,
+                sh.severity,
+                sh.duration,
+                sh.independent,
+                sh.footprint.len()
+            );
+            for e in effects {
+                let _ = write!(s, " leak {:?}", e.leakage);
+                for &(pos, stage, p, mask) in &e.hits {
+                    let _ = write!(s, " ({pos},{stage},{p},{:?})", self.mask_of(mask));
+                }
+            }
+            s.push('\n');
+        }
+        for h in &self.scheduled[k] {
+            let _ = writeln!(
+                s,
+                "event {:?} {:?} {} {} {:?} {:?}",
+                h.start,
+                h.end,
+                h.stage,
+                h.producer,
+                h.sev,
+                self.mask_of(h.mask)
+            );
+        }
+        s
+    }
+
+    fn mask_of(&self, mask: u32) -> Option<&[bool]> {
+        (mask != NO_MASK).then(|| self.masks[mask as usize].as_slice())
     }
 
     /// The hits drawn for commodity `k` by the last [`Engine::draw_events`]

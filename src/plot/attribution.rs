@@ -22,8 +22,8 @@ use plotters::style::text_anchor::{HPos, VPos};
 use super::concentration::{self, share_axis};
 use super::style::*;
 use super::{Ctx, order_in};
-use crate::compare::{AttributionRow, Part};
 use crate::model::{Kind, ROW, WORLD};
+use crate::results::comparison::{AttributionRow, Part};
 
 const ROW_H: i32 = 30;
 const BAR_H: i32 = 22;

@@ -14,7 +14,7 @@ use plotters::style::text_anchor::{HPos, VPos};
 
 use super::Ctx;
 use super::style::*;
-use crate::report::inspect::StageConcentration;
+use crate::results::concentration::StageConcentration;
 
 const ROW_H: i32 = 30;
 const BAR_H: i32 = 22;

@@ -9,7 +9,7 @@ use plotters::prelude::*;
 
 use super::Ctx;
 use super::style::*;
-use crate::report::figdata::Convergence;
+use crate::results::figdata::Convergence;
 
 /// Commodities shown.
 pub const TOP: usize = 6;
@@ -144,7 +144,9 @@ where
         .zip(est)
         .zip(ci)
         .filter(|((t, e), c)| **t > 0 && e.is_finite() && c.is_finite())
-        .map(|((t, e), c)| (*t as f64, *e, c.abs()))
+        // A share lies in [0, 1]: a wider band says nothing more (and a
+        // huge one would stretch the axis without end).
+        .map(|((t, e), c)| (*t as f64, *e, c.abs().min(1.0)))
         .collect();
     let (mut x0, mut x1) = pts
         .iter()

@@ -10,7 +10,7 @@ use plotters::prelude::*;
 use super::style::*;
 use super::{Ctx, order_in};
 use crate::model::WORLD;
-use crate::report::figdata::ExceedanceCurve;
+use crate::results::figdata::ExceedanceCurve;
 
 pub fn title(ctx: &Ctx) -> String {
     format!(
@@ -117,7 +117,9 @@ pub(super) fn y_floor(ctx: &Ctx, keep: impl Fn(&ExceedanceCurve) -> bool) -> f64
                 .fold(1.0f64, f64::min)
         })
         .unwrap_or(0.1);
-    (min / 1.5).clamp(1e-9, 0.1)
+    // No axis below what the trials can show (one trial in N).
+    let support = 1.0 / ctx.summary.trials.max(1) as f64;
+    (min / 1.5).max(support / 1.5).clamp(1e-9, 0.1)
 }
 
 /// Upper end of the shortfall axis for curves reaching `last_x`.
@@ -152,9 +154,10 @@ fn prob_label(p: f64) -> String {
     }
 }
 
-/// Return-period tick label for probability `p` per horizon of `months`.
-fn return_period(p: f64, months: usize) -> String {
-    if p.is_nan() || p <= 0.0 {
+/// Return-period tick label for probability `p` per horizon of `months`;
+/// none below one trial in `trials`, which no run of that size can show.
+fn return_period(p: f64, months: usize, trials: u64) -> String {
+    if p.is_nan() || p <= 0.0 || p * (trials.max(1) as f64) < 1.0 - 1e-9 {
         return String::new();
     }
     let t = months as f64 / 12.0 / p;
@@ -206,7 +209,7 @@ where
     chart
         .configure_secondary_axes()
         .y_labels(decades + 1)
-        .y_label_formatter(&|p| return_period(*p, months))
+        .y_label_formatter(&|p| return_period(*p, months, ctx.summary.trials))
         .y_desc("return period (years)")
         .label_style(font(TICK))
         .axis_desc_style(font(AXIS_DESC))
@@ -285,10 +288,13 @@ mod tests {
         assert_eq!(prob_label(1.0), "100%");
         assert_eq!(prob_label(0.01), "1%");
         assert_eq!(prob_label(0.0001), "0.01%");
-        assert_eq!(return_period(0.01, 12), "100 yr");
-        assert_eq!(return_period(1.0, 12), "1 yr");
-        assert_eq!(return_period(0.0001, 12), "10,000 yr");
-        assert_eq!(return_period(1.0, 6), "0.5 yr");
-        assert_eq!(return_period(0.001, 12), "1,000 yr");
+        assert_eq!(return_period(0.01, 12, 100), "100 yr");
+        assert_eq!(return_period(1.0, 12, 1), "1 yr");
+        assert_eq!(return_period(0.0001, 12, 20_000), "10,000 yr");
+        assert_eq!(return_period(1.0, 6, 10), "0.5 yr");
+        assert_eq!(return_period(0.001, 12, 1000), "1,000 yr");
+        // Beyond what the trials support: no label.
+        assert_eq!(return_period(0.001, 12, 999), "");
+        assert_eq!(return_period(0.0001, 12, 2000), "");
     }
 }

@@ -7,7 +7,7 @@ use plotters::prelude::*;
 
 use super::style::*;
 use super::{Ctx, order_in};
-use crate::report::figdata::MonthlyBands;
+use crate::results::figdata::MonthlyBands;
 
 const OUTER: RGBColor = OI_SKY_BLUE;
 const INNER: RGBColor = OI_BLUE;

@@ -94,8 +94,8 @@ fn frame<'a>(ctx: &Ctx, legend: &'a Legend) -> Frame<'a> {
         .any(|p| p.0.summary.world_tonnes_avoided.is_some())
     {
         subtitle.push(
-            "Under each name: expected world shortfall avoided over the horizon, in tonnes, summed over the commodities \
-             with an annual demand."
+            "Under each name: expected world shortfall avoided over the horizon, in tonnes (shown when one commodity \
+             has an annual demand)."
                 .to_string(),
         );
     }
@@ -131,14 +131,16 @@ fn decimals(span: f64) -> usize {
 
 /// A number with thousands separators and `d` decimals.
 fn number(v: f64, d: usize) -> String {
-    let v = if v.abs() < 1e-12 { 0.0 } else { v };
-    let s = format!("{:.*}", d, v.abs());
-    let (int, frac) = s.split_once('.').unwrap_or((&s, ""));
+    // The sign only when the rounded value is not zero (never "-0.00").
+    let s = crate::format::fixed(v, d);
+    let neg = s.starts_with('-');
+    let s = s.trim_start_matches('-');
+    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
     let int = int
         .parse::<u64>()
         .map(thousands)
         .unwrap_or_else(|_| int.to_string());
-    let sign = if v < 0.0 { "-" } else { "" };
+    let sign = if neg { "-" } else { "" };
     if frac.is_empty() {
         format!("{sign}{int}")
     } else {
@@ -239,7 +241,7 @@ where
     for ((s, x, y), &(px, py)) in pts.iter().zip(&centres) {
         let mut lines = vec![(s.id.to_string(), true)];
         if let Some(t) = s.summary.world_tonnes_avoided.and_then(finite) {
-            lines.push((format!("{} t avoided", number(t, 0)), false));
+            lines.push((format!("{} t avoided", crate::format::tonnes(t)), false));
         }
         let w = lines
             .iter()
@@ -318,6 +320,7 @@ mod tests {
         assert_eq!(number(1234.6, 0), "1,235");
         assert_eq!(number(-0.25, 2), "-0.25");
         assert_eq!(number(0.0, 1), "0.0");
+        assert_eq!(number(-0.001, 2), "0.00");
         assert_eq!(decimals(500.0), 0);
         assert_eq!(decimals(0.3), 2);
     }

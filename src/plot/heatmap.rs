@@ -201,21 +201,20 @@ where
         [(bx, y0), (bx + BAR_W, y0 + bh)],
         MUTED.stroke_width(1),
     ))?;
+    // The bar's heading sits clear above its top tick label.
     body.draw(&Text::new(
         "cvar95",
-        (bx + BAR_W / 2, y0 - 8),
+        (bx + BAR_W / 2, y0 - 18),
         anchored(bold(LABEL), HPos::Center, VPos::Bottom),
     ))?;
-    let ticks = 5;
-    for t in 0..=ticks {
-        let v = smax * t as f64 / ticks as f64;
-        let y = y0 + bh - (bh as f64 * t as f64 / ticks as f64).round() as i32;
+    for (v, label) in bar_ticks(smax, bh) {
+        let y = y0 + bh - (bh as f64 * v / smax).round() as i32;
         body.draw(&PathElement::new(
             vec![(bx + BAR_W, y), (bx + BAR_W + 5, y)],
             MUTED.stroke_width(1),
         ))?;
         body.draw(&Text::new(
-            pct_tick(v, smax),
+            label,
             (bx + BAR_W + 8, y),
             anchored(font(TICK), HPos::Left, VPos::Center),
         ))?;
@@ -223,12 +222,45 @@ where
     Ok(())
 }
 
+/// Tick values and labels of a colour bar `bh` pixels high for values up to
+/// `smax`: at least 28 px apart (labels never overlap), no label twice.
+fn bar_ticks(smax: f64, bh: i32) -> Vec<(f64, String)> {
+    let n = (bh / 28).clamp(1, 5);
+    let mut out: Vec<(f64, String)> = Vec::new();
+    for t in 0..=n {
+        let v = smax * t as f64 / n as f64;
+        let label = pct_tick(v, smax / n as f64);
+        if out.last().is_none_or(|(_, l)| *l != label) {
+            out.push((v, label));
+        }
+    }
+    out
+}
+
 /// Cell value: percent with one decimal (two below 1%).
 fn pct_label(v: f64) -> String {
     let p = v * 100.0;
     if p != 0.0 && p.abs() < 1.0 {
-        format!("{p:.2}%")
+        format!("{}%", crate::format::fixed(p, 2))
     } else {
-        format!("{p:.1}%")
+        format!("{}%", crate::format::fixed(p, 1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colour_bar_ticks_are_apart_and_distinct() {
+        for (smax, bh) in [(0.012, 120), (1.0, 42), (0.0015, 500), (0.25, 84)] {
+            let t = bar_ticks(smax, bh);
+            assert!(t.len() >= 2, "{smax} {bh}: {t:?}");
+            for w in t.windows(2) {
+                let gap = (w[1].0 - w[0].0) / smax * bh as f64;
+                assert!(gap >= 28.0 - 1e-9, "{smax} {bh}: {t:?}");
+                assert_ne!(w[0].1, w[1].1);
+            }
+        }
     }
 }

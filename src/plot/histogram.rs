@@ -9,11 +9,12 @@ use plotters::style::text_anchor::{HPos, VPos};
 
 use super::style::*;
 use super::{Ctx, order_in};
-use crate::report::figdata::Histogram;
+use crate::results::figdata::Histogram;
 
-const MEAN_COLOR: RGBColor = OI_BLUE;
+// The mean is a solid black line, unlike any bar or other mark.
+const MEAN_COLOR: RGBColor = OI_BLACK;
 const P95_COLOR: RGBColor = OI_VERMILLION;
-const CVAR_COLOR: RGBColor = OI_BLACK;
+const CVAR_COLOR: RGBColor = OI_REDDISH_PURPLE;
 const BAR_COLOR: RGBColor = OI_SKY_BLUE;
 
 pub fn title(ctx: &Ctx) -> String {

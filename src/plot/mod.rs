@@ -2,8 +2,8 @@
 //! [`Summary`] and its [`FigureData`]); they compute no statistics.
 //!
 //! Every figure is rendered in memory as SVG (always: `report.html` embeds
-//! it) and, when asked, as PNG; files are written atomically into
-//! `<out>/figures/`. Per-commodity figures are small-multiples grids, one
+//! it) and, when asked, as PNG; [`crate::report`] writes the files and
+//! composes the page (figures know nothing of the report). Per-commodity figures are small-multiples grids, one
 //! file per figure. Figures 1-4 are drawn for every strategy in the summary
 //! (files of strategies after the first get a `-<strategy>` suffix); the
 //! other figures exist once: concentration and convergence for the base run,
@@ -35,6 +35,7 @@ pub mod frontier;
 pub mod heatmap;
 pub mod histogram;
 pub mod overlay;
+pub mod raster;
 pub mod reduction;
 pub mod style;
 pub mod sweep;
@@ -42,15 +43,15 @@ pub mod sweep_grid;
 pub mod tornado;
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use rayon::prelude::*;
 
-use crate::error::{Error, InputErrors};
-use crate::report::figdata::FigureData;
-use crate::report::{self, Summary};
+use crate::error::Error;
+use crate::results::Summary;
+use crate::results::figdata::FigureData;
+pub use crate::results::strategies;
 use style::{FigResult, Frame, Legend};
 
 /// Which image files to write. `report.html` always embeds the SVG.
@@ -389,19 +390,8 @@ impl<'a> Ctx<'a> {
 /// A strategy of the comparison, as the strategy figures draw it.
 pub struct Compared<'a> {
     pub id: &'a str,
-    pub summary: &'a crate::compare::StrategySummary,
+    pub summary: &'a crate::results::comparison::StrategySummary,
     pub color: RGBColor,
-}
-
-/// Strategies of a summary in order of first appearance (the base first).
-pub fn strategies(summary: &Summary) -> Vec<String> {
-    let mut v: Vec<String> = Vec::new();
-    for r in &summary.results {
-        if !v.contains(&r.strategy) {
-            v.push(r.strategy.clone());
-        }
-    }
-    v
 }
 
 /// Place of `id` in `ids` (after all of them when absent): a sort key.
@@ -409,8 +399,21 @@ fn order_in(ids: &[String], id: &str) -> usize {
     ids.iter().position(|s| s == id).unwrap_or(usize::MAX)
 }
 
-/// A file-name-safe form of a strategy id.
+/// Longest file-name part made from a strategy id.
+const SLUG_MAX: usize = 48;
+
+/// A file-name-safe form of a strategy id, at most [`SLUG_MAX`] characters
+/// plus, for a longer id, 8 hex digits of its hash (so ids stay distinct).
 fn slug(s: &str) -> String {
+    let t = slug_chars(s);
+    if t.len() <= SLUG_MAX {
+        return t;
+    }
+    let hash = crate::scenario::sha256_hex(s.as_bytes());
+    format!("{}-{}", &t[..SLUG_MAX], &hash[..8])
+}
+
+fn slug_chars(s: &str) -> String {
     let t: String = s
         .chars()
         .map(|c| {
@@ -493,7 +496,9 @@ fn render_png(kind: Kind, ctx: &Ctx, size: (u32, u32), stem: &str) -> Result<Vec
     guarded(stem, || {
         let mut buf = vec![255u8; size.0 as usize * size.1 as usize * 3];
         {
-            let root = BitMapBackend::with_buffer(&mut buf, size).into_drawing_area();
+            let backend = raster::KernedBitmap::with_buffer(&mut buf, size)
+                .ok_or_else(|| fig_err(stem, "the embedded font could not be read"))?;
+            let root = backend.into_drawing_area();
             kind.draw(&root, ctx).map_err(|e| fig_err(stem, e))?;
             root.present().map_err(|e| fig_err(stem, e))?;
         }
@@ -563,61 +568,4 @@ pub fn render_all(summary: &Summary, formats: Formats) -> Result<Vec<Figure>, Er
         )
         .collect::<Result<_, _>>()?;
     Ok(figs.into_iter().flatten().collect())
-}
-
-/// Writes rendered figures into `dir` (created if needed); returns the paths.
-pub fn write_figures(figs: &[Figure], dir: &Path, formats: Formats) -> Result<Vec<PathBuf>, Error> {
-    report::ensure_dir(dir)?;
-    let mut written = Vec::new();
-    for f in figs {
-        if formats.svg() {
-            let p = dir.join(format!("{}.svg", f.stem));
-            report::write_atomic(&p, f.svg.as_bytes())?;
-            written.push(p);
-        }
-        if let (true, Some(png)) = (formats.png(), &f.png) {
-            let p = dir.join(format!("{}.png", f.stem));
-            report::write_atomic(&p, png)?;
-            written.push(p);
-        }
-    }
-    Ok(written)
-}
-
-/// Draws every figure of `summary` into `dir`; returns the paths written.
-pub fn draw_all(summary: &Summary, dir: &Path, formats: Formats) -> Result<Vec<PathBuf>, Error> {
-    let figs = render_all(summary, formats)?;
-    write_figures(&figs, dir, formats)
-}
-
-/// Draws every figure into `<out>/figures/` and writes `<out>/report.html`
-/// (which embeds the SVGs); returns the paths written, report last.
-pub fn write_report(
-    summary: &Summary,
-    out: &Path,
-    formats: Formats,
-) -> Result<Vec<PathBuf>, Error> {
-    let figs = render_all(summary, formats)?;
-    let mut written = write_figures(&figs, &out.join("figures"), formats)?;
-    let html = report::html::render(summary, &figs);
-    let p = out.join("report.html");
-    report::write_atomic(&p, html.as_bytes())?;
-    written.push(p);
-    Ok(written)
-}
-
-/// Reads a finished run's `summary.json`: I/O failures are [`Error::Io`]
-/// (exit 1), content that is not a crmsim summary is [`Error::Input`] (exit 2).
-pub fn load_summary(path: &Path) -> Result<Summary, Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
-        context: format!("cannot read {}", path.display()),
-        source: e,
-    })?;
-    let display = path.display().to_string();
-    let summary: Summary = serde_json::from_str(&text)
-        .map_err(|e| InputErrors::single(&display, format!("not a crmsim summary.json: {e}")))?;
-    if summary.results.is_empty() {
-        return Err(InputErrors::single(&display, "no results to plot".into()).into());
-    }
-    Ok(summary)
 }

@@ -12,7 +12,7 @@ use super::exceedance::{self, axes, points, x_max};
 use super::style::*;
 use super::{Compared, Ctx};
 use crate::model::WORLD;
-use crate::report::figdata::ExceedanceCurve;
+use crate::results::figdata::ExceedanceCurve;
 
 const BASE_W: u32 = 4;
 const STRATEGY_W: u32 = 2;

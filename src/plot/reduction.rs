@@ -11,8 +11,8 @@ use plotters::style::text_anchor::{HPos, VPos};
 
 use super::style::*;
 use super::{Compared, Ctx};
-use crate::compare::ComparisonRow;
 use crate::model::WORLD;
+use crate::results::comparison::ComparisonRow;
 
 const BAR_H: i32 = 13;
 const BAR_STEP: i32 = 16;
@@ -181,7 +181,7 @@ fn tick_label(v: f64, step: f64) -> String {
     let d = (-step.log10().floor()).max(0.0) as usize
         + usize::from(step < 10.0 && step_is_quarter(step));
     let v = if v.abs() < step * 1e-6 { 0.0 } else { v };
-    format!("{v:.d$}")
+    crate::format::fixed(v, d)
 }
 
 fn step_is_quarter(step: f64) -> bool {

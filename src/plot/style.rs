@@ -183,60 +183,107 @@ pub fn text_width(text: &str, size: f64, is_bold: bool) -> u32 {
         .unwrap_or_else(|_| (text.chars().count() as f64 * size * 0.62) as u32)
 }
 
+/// No glyph of the figure font is narrower than this share of the font size
+/// (DejaVu Sans: 0.27 for "i" and "l"), so a line `max_px` wide holds at most
+/// `max_px / (MIN_ADVANCE * size)` characters.
+const MIN_ADVANCE: f64 = 0.2;
+
+/// The start of `text` that could fit in `max_px`: nothing longer can, so
+/// the rest need not be measured.
+fn clip(text: &str, max_px: u32, size: f64) -> &str {
+    let n = (max_px as f64 / (MIN_ADVANCE * size.max(1.0))) as usize + 2;
+    match text.char_indices().nth(n) {
+        Some((i, _)) => &text[..i],
+        None => text,
+    }
+}
+
 /// Greedy word wrap of `text` into lines no wider than `max_px`; a single
 /// word wider than that is cut with an ellipsis.
 pub fn wrap(text: &str, max_px: u32, size: f64, is_bold: bool) -> Vec<String> {
+    wrap_at_most(text, max_px, size, is_bold, usize::MAX)
+}
+
+/// [`wrap`] to at most `max_lines` lines, the last cut with an ellipsis
+/// when the text goes on. Each word is measured once, and words after the
+/// last line are never looked at: the cost is linear in what is shown.
+pub fn wrap_at_most(
+    text: &str,
+    max_px: u32,
+    size: f64,
+    is_bold: bool,
+    max_lines: usize,
+) -> Vec<String> {
+    let max_lines = max_lines.max(1);
+    let space = text_width("a a", size, is_bold).saturating_sub(text_width("aa", size, is_bold));
     let mut lines: Vec<String> = Vec::new();
     let mut cur = String::new();
+    let mut cur_w = 0;
+    let mut more = false;
     for word in text.split_whitespace() {
-        let cand = if cur.is_empty() {
-            word.to_string()
+        let word = clip(word, max_px, size);
+        let w = text_width(word, size, is_bold);
+        if cur.is_empty() {
+            (cur, cur_w) = (word.to_string(), w);
+        } else if cur_w + space + w <= max_px {
+            cur.push(' ');
+            cur.push_str(word);
+            cur_w += space + w;
+        } else if lines.len() + 1 == max_lines {
+            // The last line allowed: the text goes on past it.
+            cur.push(' ');
+            cur.push_str(word);
+            more = true;
+            break;
         } else {
-            format!("{cur} {word}")
-        };
-        if text_width(&cand, size, is_bold) <= max_px || cur.is_empty() {
-            cur = cand;
-        } else {
-            lines.push(std::mem::take(&mut cur));
-            cur = word.to_string();
+            lines.push(std::mem::replace(&mut cur, word.to_string()));
+            cur_w = w;
         }
     }
     if !cur.is_empty() || lines.is_empty() {
         lines.push(cur);
     }
+    let n = lines.len();
     lines
         .into_iter()
-        .map(|l| ellipsize(&l, max_px, size, is_bold))
+        .enumerate()
+        .map(|(i, l)| {
+            if more && i + 1 == n {
+                ellipsize(&format!("{l}…"), max_px, size, is_bold)
+            } else {
+                ellipsize(&l, max_px, size, is_bold)
+            }
+        })
         .collect()
 }
 
-/// `text`, cut with an ellipsis to fit `max_px`.
+/// `text`, cut with an ellipsis to fit `max_px`: text beyond what could
+/// ever fit is dropped unmeasured, then a binary search over the length
+/// finds the cut, so the cost does not grow with the text's length.
 pub fn ellipsize(text: &str, max_px: u32, size: f64, is_bold: bool) -> String {
+    let text = clip(text, max_px, size);
     if text_width(text, size, is_bold) <= max_px {
         return text.to_string();
     }
-    let chars: Vec<char> = text.chars().collect();
-    for n in (0..chars.len()).rev() {
-        let s: String = chars[..n].iter().collect::<String>() + "…";
-        if text_width(&s, size, is_bold) <= max_px {
-            return s;
-        }
+    // Char boundaries; the longest prefix (plus "…") that fits.
+    let ends: Vec<usize> = text
+        .char_indices()
+        .map(|(i, _)| i)
+        .chain(std::iter::once(text.len()))
+        .collect();
+    let fits = |n: usize| text_width(&format!("{}…", &text[..ends[n]]), size, is_bold) <= max_px;
+    let (mut lo, mut hi) = (0, ends.len() - 1);
+    if !fits(0) {
+        return "…".to_string();
     }
-    "…".to_string()
+    while lo < hi {
+        let mid = (lo + hi).div_ceil(2);
+        if fits(mid) { lo = mid } else { hi = mid - 1 }
+    }
+    format!("{}…", &text[..ends[lo]])
 }
 
-/// An integer with thousands separators.
-pub fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use crate::format::thousands;
 
 /// A fraction as a percentage tick label, with as many decimals as the axis
 /// span `span` (a fraction) needs.
@@ -251,14 +298,12 @@ pub fn pct_tick(x: f64, span: f64) -> String {
     } else {
         3
     };
-    let v = x * 100.0;
-    let v = if v.abs() < 1e-12 { 0.0 } else { v };
-    format!("{v:.d$}%")
+    format!("{}%", crate::format::fixed(x * 100.0, d))
 }
 
 /// A fraction as a percentage with two decimals (the tables' format).
 pub fn pct2(x: f64) -> String {
-    format!("{:.2}%", x * 100.0)
+    crate::format::pct(x)
 }
 
 /// A "nice" upper axis bound at or above `x` (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6
@@ -427,6 +472,10 @@ pub fn dashes(a: (i32, i32), b: (i32, i32), on: i32, off: i32) -> Vec<((i32, i32
 }
 
 const TITLE_LINE: i32 = 38;
+/// Most lines a figure title and each subtitle entry take; longer text is
+/// cut with an ellipsis (the report shows it in full).
+const TITLE_LINES: usize = 3;
+const SUBTITLE_LINES: usize = 2;
 
 /// What every figure has around its body.
 pub struct Frame<'a> {
@@ -440,19 +489,16 @@ pub struct Frame<'a> {
 
 impl Frame<'_> {
     fn sub_lines(&self, width: u32) -> Vec<String> {
+        let w = width.saturating_sub(2 * MARGIN as u32);
         self.subtitle
             .iter()
-            .flat_map(|s| wrap(s, width.saturating_sub(2 * MARGIN as u32), SUBTITLE, false))
+            .flat_map(|s| wrap_at_most(s, w, SUBTITLE, false, SUBTITLE_LINES))
             .collect()
     }
 
     fn title_lines(&self, width: u32) -> Vec<String> {
-        wrap(
-            &self.title,
-            width.saturating_sub(2 * MARGIN as u32),
-            TITLE,
-            true,
-        )
+        let w = width.saturating_sub(2 * MARGIN as u32);
+        wrap_at_most(&self.title, w, TITLE, true, TITLE_LINES)
     }
 
     /// Height of the header (title, subtitle, legend) in a figure `width` wide.

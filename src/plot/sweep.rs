@@ -3,15 +3,13 @@
 //! `sweep-grid` or, for a target, `sweep-target` ([`super::sweep_grid`]).
 //! Rendered in memory as SVG and PNG, written atomically into `figures/`.
 
-use std::path::{Path, PathBuf};
-
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::style::{self, FigResult, Frame, Legend};
 use super::{Formats, tornado};
 use crate::error::Error;
-use crate::report::{self, sweep::SweepReport};
+use crate::results::sweep::SweepReport;
 
 /// One rendered sweep figure.
 #[derive(Debug, Clone)]
@@ -195,23 +193,4 @@ pub fn render_all(r: &SweepReport, formats: Formats) -> Result<Vec<SweepFigure>,
         )?);
     }
     Ok(out)
-}
-
-/// Writes rendered figures into `dir`; returns the paths.
-pub fn write(figs: &[SweepFigure], dir: &Path) -> Result<Vec<PathBuf>, Error> {
-    report::ensure_dir(dir)?;
-    let mut written = Vec::new();
-    for f in figs {
-        if f.files.iter().any(|p| p.ends_with(".svg")) {
-            let p = dir.join(format!("{}.svg", f.stem));
-            report::write_atomic(&p, f.svg.as_bytes())?;
-            written.push(p);
-        }
-        if let Some(png) = &f.png {
-            let p = dir.join(format!("{}.png", f.stem));
-            report::write_atomic(&p, png)?;
-            written.push(p);
-        }
-    }
-    Ok(written)
 }

@@ -10,7 +10,7 @@ use plotters::style::text_anchor::{HPos, VPos};
 
 use super::style::*;
 use super::sweep::{Draw, frame, num, quantity, tick};
-use crate::report::sweep::{PointRow, SweepReport};
+use crate::results::sweep::{PointRow, SweepReport};
 
 const CELL_W: i32 = 96;
 const CELL_H: i32 = 40;

@@ -10,7 +10,7 @@ use plotters::style::text_anchor::{HPos, VPos};
 
 use super::style::*;
 use super::sweep::{Draw, frame, num, quantity, tick};
-use crate::report::sweep::{SweepReport, TornadoRow};
+use crate::results::sweep::{SweepReport, TornadoRow};
 
 const ROW_H: i32 = 44;
 const LABEL_MAX: u32 = 440;

@@ -8,10 +8,11 @@
 use std::fmt::Write;
 
 use super::Summary;
-use super::table::{pct, tonnes};
-use crate::compare::{Attribution, AttributionRow, Comparison, ComparisonRow, Part};
+use crate::format::{fixed, money, pct, thousands, tonnes};
+pub use crate::format::{pp, pp_ci};
 use crate::model::WORLD;
 use crate::plot::{Figure, Section};
+use crate::results::comparison::{Attribution, AttributionRow, Comparison, ComparisonRow, Part};
 
 /// Escapes text for HTML content and attribute values.
 pub fn escape(s: &str) -> String {
@@ -29,11 +30,6 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-/// An integer with thousands separators.
-fn thousands(n: u64) -> String {
-    crate::plot::style::thousands(n)
-}
-
 /// The page style, shared with the sweep report.
 pub const CSS: &str = r#"
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; color: #1e1e1e;
@@ -46,15 +42,17 @@ dl.meta dt { color: #5f5f5f; }
 dl.meta dd { margin: 0; }
 code { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: .9em; word-break: break-all; }
 nav ul { padding-left: 1.2rem; columns: 2; }
-table { border-collapse: collapse; margin: .5rem 0 1rem; font-size: .92rem; }
-th, td { padding: .2rem .6rem; border-bottom: 1px solid #e5e5e5; text-align: right; white-space: nowrap; }
+table { border-collapse: collapse; margin: .5rem 0 1rem; font-size: .88rem; max-width: 100%; }
+@media (max-width: 1280px) { body { padding: 1rem 1rem 2rem; } table { font-size: .8rem; } }
+th, td { padding: .2rem .5rem; border-bottom: 1px solid #e5e5e5; text-align: right; }
+td.l, th.l, h1, h2, h3, p, dd, figcaption, summary { overflow-wrap: anywhere; }
 th { background: #f4f4f4; position: sticky; top: 0; }
 td.l, th.l { text-align: left; }
 tr.world td { font-weight: 600; }
 tr.first td { border-top: 2px solid #cfcfcf; }
 td.flag { color: #d55e00; font-weight: 600; text-align: left; }
 tr.ref td { color: #5f5f5f; font-style: italic; }
-td.parts { text-align: left; white-space: normal; min-width: 16rem; }
+td.parts { text-align: left; min-width: 10rem; }
 td.parts .n { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: .88em; }
 .note { color: #5f5f5f; font-size: .9rem; }
 figure { margin: 1.5rem 0 2.5rem; }
@@ -82,7 +80,7 @@ pub fn render(summary: &Summary, figures: &[Figure]) -> String {
         escape(&heading)
     );
     let _ = writeln!(h, "<header>\n<h1>{}</h1>", escape(&heading));
-    let strategies = crate::plot::strategies(summary);
+    let strategies = crate::results::strategies(summary);
     let _ = writeln!(h, "<dl class=\"meta\">");
     let mut meta = |k: &str, v: String| {
         let _ = writeln!(h, "<dt>{}</dt><dd>{v}</dd>", escape(k));
@@ -112,7 +110,12 @@ pub fn render(summary: &Summary, figures: &[Figure]) -> String {
     let in_section = |sec: Section| -> Vec<&Figure> {
         figures.iter().filter(|f| f.kind.section() == sec).collect()
     };
-    let main = in_section(Section::Figures);
+    // The base run's figures first; each strategy's own gallery comes after
+    // the strategies and attribution sections.
+    let base_id = strategies.first().cloned().unwrap_or_default();
+    let (main, galleries): (Vec<&Figure>, Vec<&Figure>) = in_section(Section::Figures)
+        .into_iter()
+        .partition(|f| f.strategy == base_id);
     let strat = if summary.comparison.is_some() {
         in_section(Section::Strategies)
     } else {
@@ -127,6 +130,7 @@ pub fn render(summary: &Summary, figures: &[Figure]) -> String {
         main.iter()
             .chain(&strat)
             .chain(&attr)
+            .chain(&galleries)
             .position(|g| std::ptr::eq(*g, f))
             .map(|i| i + 1)
             .unwrap_or(0)
@@ -167,6 +171,12 @@ pub fn render(summary: &Summary, figures: &[Figure]) -> String {
             nav_fig(&mut h, f);
         }
     }
+    if !galleries.is_empty() {
+        let _ = writeln!(
+            h,
+            "<li><a href=\"#strategy-figures\">Figures of each strategy</a></li>"
+        );
+    }
     let _ = writeln!(
         h,
         "<li><a href=\"#concentration-table\">Static supply concentration</a></li>\n</ul>\n</nav>"
@@ -192,6 +202,9 @@ pub fn render(summary: &Summary, figures: &[Figure]) -> String {
     if let Some(a) = &summary.attribution {
         attribution(&mut h, summary, a, &attr, &number);
     }
+    if !galleries.is_empty() {
+        galleries_section(&mut h, &strategies[1..], &galleries, &number);
+    }
 
     concentration(&mut h, summary);
 
@@ -207,7 +220,34 @@ pub fn render(summary: &Summary, figures: &[Figure]) -> String {
     h
 }
 
-/// One figure: inline SVG, title, caption and links to its files.
+/// The figures of each strategy's own run, one collapsed gallery per strategy.
+fn galleries_section(
+    h: &mut String,
+    strategies: &[String],
+    figures: &[&Figure],
+    number: &dyn Fn(&Figure) -> usize,
+) {
+    let _ = writeln!(
+        h,
+        "<section id=\"strategy-figures\">\n<h2>Figures of each strategy</h2>\n<p class=\"note\">The figures \
+         above, drawn for each strategy's run.</p>"
+    );
+    for s in strategies {
+        let figs: Vec<&&Figure> = figures.iter().filter(|f| &f.strategy == s).collect();
+        if figs.is_empty() {
+            continue;
+        }
+        let _ = writeln!(h, "<details>\n<summary>Strategy {}</summary>", escape(s));
+        for f in figs {
+            figure(h, f, number(f));
+        }
+        let _ = writeln!(h, "</details>");
+    }
+    let _ = writeln!(h, "</section>");
+}
+
+/// One figure: inline SVG, title and caption (the page is self-contained:
+/// it names no file the reader may not have).
 fn figure(h: &mut String, f: &Figure, n: usize) {
     let svg = f.svg.trim_start_matches(|c: char| c.is_whitespace());
     let svg = match svg.strip_prefix("<svg ") {
@@ -217,43 +257,21 @@ fn figure(h: &mut String, f: &Figure, n: usize) {
         ),
         None => svg.to_string(),
     };
-    let links = f
-        .files
-        .iter()
-        .map(|p| format!("<a href=\"{0}\">{0}</a>", escape(p)))
-        .collect::<Vec<_>>()
-        .join(", ");
     let _ = writeln!(
         h,
         "<figure id=\"fig-{stem}\">\n<h3>Figure {n}. {title}</h3>\n<div class=\"img\" style=\"max-width:{w}px\">\n{svg}\n</div>\n\
-         <figcaption>{caption}{files}</figcaption>\n</figure>",
+         <figcaption>{caption}</figcaption>\n</figure>",
         stem = escape(&f.stem),
         title = escape(&f.title),
         w = f.size.0,
         caption = escape(&f.caption),
-        files = if links.is_empty() {
-            String::new()
-        } else {
-            format!(" <span class=\"note\">Files: {links}.</span>")
-        },
     );
-}
-
-/// A difference of fractions in percentage points (as the terminal table).
-pub fn pp(x: f64) -> String {
-    format!("{:.2}", x * 100.0)
-}
-
-/// A reduction with its 95% confidence interval, in percentage points (as
-/// the terminal table).
-pub fn pp_ci(v: f64, ci: [f64; 2]) -> String {
-    format!("{} [{}, {}]", pp(v), pp(ci[0]), pp(ci[1]))
 }
 
 /// `part` as a share of `total`, one decimal (a dash without a total).
 pub fn share(part: f64, total: f64) -> String {
     if total > 0.0 && part.is_finite() {
-        format!("{:.1}%", part / total * 100.0)
+        format!("{}%", fixed(part / total * 100.0, 1))
     } else {
         "-".to_string()
     }
@@ -293,7 +311,7 @@ fn comparison(
         .as_deref()
         .filter(|c| !c.trim().is_empty())
         .unwrap_or("currency units");
-    let base = crate::plot::strategies(summary)
+    let base = crate::results::strategies(summary)
         .into_iter()
         .next()
         .unwrap_or_else(|| "base".into());
@@ -302,10 +320,10 @@ fn comparison(
         "<section id=\"strategies\">\n<h2>Strategies against the base</h2>\n<p class=\"note\">Every strategy is \
          simulated on the same random draws as the base run. <b>Reductions</b> are base minus strategy, in \
          percentage points (pp) of the consumer's demand over the {months}-month horizon, with 95% confidence \
-         intervals from the paired trial-by-trial differences; <b>P(better)</b> and <b>P(worse)</b> are the shares \
-         of trials in which the strategy's shortfall is smaller or larger than the base's; <b>t/M</b> is tonnes of \
-         expected shortfall avoided per million {cur} of cost over the horizon. Rank 1 is the largest cvar95 \
-         reduction.</p>",
+         intervals from the paired trial-by-trial differences; <b>t avoided</b> is the expected shortfall avoided \
+         over the horizon in tonnes; <b>t/M</b> is tonnes of expected shortfall avoided per million {cur} of cost over \
+         the horizon. Rank 1 is the largest cvar95 reduction; a strategy that changes nothing for a commodity and \
+         consumer (the same shortfall as the base in every trial) gets no rank (-).reduction.</p>",
         months = summary.horizon_months,
         cur = escape(currency)
     );
@@ -323,7 +341,7 @@ fn comparison(
              <td>{dc}</td><td>{t}</td><td class=\"l\">{f}</td></tr>",
             id = escape(&st.id),
             name = escape(st.name.as_deref().unwrap_or("")),
-            cost = st.cost_per_year.map(tonnes).unwrap_or_else(|| "-".into()),
+            cost = st.cost_per_year.map(money).unwrap_or_else(|| "-".into()),
             dm = pp(st.world_mean_reduction_avg),
             dc = pp(st.world_cvar95_reduction_avg),
             t = st
@@ -336,8 +354,8 @@ fn comparison(
     let _ = writeln!(
         h,
         "</tbody>\n</table>\n<p class=\"note\">&Delta;: average over the commodities of the world reduction. Tonnes \
-         avoided: expected world shortfall avoided over the horizon, summed over the commodities with an annual \
-         demand. Frontier: no other strategy with a cost costs as little or less and cuts the average world cvar95 as \
+         avoided: expected world shortfall avoided over the horizon, shown when a single commodity has an annual \
+         demand (tonnes of different materials are not added; see the ranking for each commodity). Frontier: no other strategy with a cost costs as little or less and cuts the average world cvar95 as \
          much or more.</p>"
     );
     for f in figures {
@@ -364,7 +382,7 @@ fn ranking(h: &mut String, summary: &Summary, c: &Comparison, base: &str, consum
         h,
         "<table class=\"ranking\" data-consumers=\"{}\">\n<thead><tr><th class=\"l\">commodity</th>{}<th>rank</th>\
          <th class=\"l\">strategy</th><th>mean</th><th>cvar95</th><th>P(&gt;10%)</th><th>&Delta;mean [95% CI] (pp)</th>\
-         <th>&Delta;cvar95 [95% CI] (pp)</th><th>P(better)</th><th>P(worse)</th><th>t/M</th></tr></thead>\n<tbody>",
+         <th>&Delta;cvar95 [95% CI] (pp)</th><th>t avoided</th><th>t/M</th></tr></thead>\n<tbody>",
         if many { "all" } else { "world" },
         if many {
             "<th class=\"l\">consumer</th>"
@@ -382,7 +400,7 @@ fn ranking(h: &mut String, summary: &Summary, c: &Comparison, base: &str, consum
                     .iter()
                     .filter(|r| r.commodity == k && r.consumer == consumer)
                     .collect();
-                rows.sort_by_key(|r| r.rank);
+                rows.sort_by_key(|r| r.rank.unwrap_or(usize::MAX));
                 let reference = summary
                     .results
                     .iter()
@@ -434,7 +452,7 @@ fn ranking(h: &mut String, summary: &Summary, c: &Comparison, base: &str, consum
                 let _ = writeln!(
                     h,
                     "<td></td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>-</td><td>-</td><td>-</td>\
-                     <td>-</td><td>-</td></tr>",
+                     <td>-</td></tr>",
                     escape(base),
                     pct(b.metrics.mean),
                     pct(b.metrics.cvar95),
@@ -453,18 +471,17 @@ fn ranking(h: &mut String, summary: &Summary, c: &Comparison, base: &str, consum
 /// The cells of one ranking row after the commodity (and consumer) columns.
 pub fn ranking_cells(r: &ComparisonRow) -> String {
     format!(
-        "<td>{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
-        r.rank,
+        "<td>{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
+        r.rank.map(|k| k.to_string()).unwrap_or_else(|| "-".into()),
         escape(&r.strategy),
         pct(r.mean),
         pct(r.cvar95),
         pct(r.prob_gt_10),
         pp_ci(r.mean_reduction, r.mean_reduction_ci),
         pp_ci(r.cvar95_reduction, r.cvar95_reduction_ci),
-        pct(r.prob_better),
-        pct(r.prob_worse),
+        r.tonnes_avoided.map(tonnes).unwrap_or_else(|| "-".into()),
         r.tonnes_per_million
-            .map(|t| format!("{t:.1}"))
+            .map(|t| crate::format::fixed(t, 1))
             .unwrap_or_else(|| "-".into())
     )
 }
@@ -486,8 +503,7 @@ fn attribution(
          in proportion to the supply each removed from it (output lost at the final stage in full, the loss of a \
          binding upstream stage through the bottleneck, export bans to the consumers they target); the parts add up to \
          the expected shortfall (<b>mean</b>) and, averaged over the worst 5% of trials, to the <b>tail</b> (cvar95). \
-         Shares below are of the mean / of the tail; the totals are % of demand over the {}-month horizon. See \
-         docs/figures.md for the full definition.</p>",
+         Shares below are of the mean / of the tail; the totals are % of demand over the {}-month horizon.</p>",
         summary.horizon_months
     );
     for f in figures {
@@ -697,19 +713,19 @@ fn concentration(h: &mut String, summary: &Summary) {
         let first = i == 0 || rows[i - 1].commodity != r.commodity;
         let _ = writeln!(
             h,
-            "<tr{}><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{:.0}</td><td class=\"l\">{}</td>\
-             <td>{:.1}%</td><td>{:.1}%</td><td>{:.1}%</td><td>{}</td><td class=\"flag\">{}</td></tr>",
+            "<tr{}><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td><td class=\"l\">{}</td>\
+             <td>{}%</td><td>{}%</td><td>{}%</td><td>{}</td><td class=\"flag\">{}</td></tr>",
             if first { " class=\"first\"" } else { "" },
             escape(&r.commodity),
             escape(&r.commodity_name),
             escape(&r.stage),
-            r.hhi,
+            fixed(r.hhi, 0),
             escape(r.top_producer.as_deref().unwrap_or("-")),
-            r.top_share * 100.0,
-            r.top3_share * 100.0,
-            r.row_share * 100.0,
+            fixed(r.top_share * 100.0, 1),
+            fixed(r.top3_share * 100.0, 1),
+            fixed(r.row_share * 100.0, 1),
             r.hhi_governance
-                .map(|g| format!("{g:.0}"))
+                .map(|g| fixed(g, 0))
                 .unwrap_or_else(|| "n/a".into()),
             if r.over_65 { "&gt;65% (CRMA)" } else { "" }
         );

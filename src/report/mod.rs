@@ -6,114 +6,19 @@
 
 pub mod backtest;
 pub mod csv;
-pub mod figdata;
 pub mod html;
 pub mod inspect;
 pub mod json;
 pub mod sensitivity;
-pub mod sweep;
+pub use crate::results::sweep;
 pub mod table;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
 use crate::error::Error;
-use crate::model::{Model, ROW, WORLD};
-use crate::sim::RunResult;
-use crate::stats::Metrics;
-
-/// One row of `results`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ResultRow {
-    pub strategy: String,
-    pub commodity: String,
-    pub consumer: String,
-    pub demand_tonnes: Option<f64>,
-    pub metrics: Metrics,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ScenarioRef {
-    pub name: String,
-    pub sha256: String,
-}
-
-/// The content of `summary.json`: the §7 fields, then crmsim's documented
-/// additions (`title`, `figures`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Summary {
-    pub crmsim_version: String,
-    pub scenario: ScenarioRef,
-    pub seed: u64,
-    pub trials: u64,
-    pub horizon_months: usize,
-    pub results: Vec<ResultRow>,
-    /// The scenario's title, if any.
-    #[serde(default)]
-    pub title: Option<String>,
-    /// The data behind every figure (see [`figdata`]).
-    #[serde(default)]
-    pub figures: Option<figdata::FigureData>,
-    /// Strategies against the base (see [`crate::compare::Comparison`]).
-    #[serde(default)]
-    pub comparison: Option<crate::compare::Comparison>,
-    /// The base's shortfall by cause (see [`crate::compare::Attribution`]).
-    #[serde(default)]
-    pub attribution: Option<crate::compare::Attribution>,
-}
-
-/// Series ids of a model in figure order: consumers, ROW, world.
-pub fn series_ids(model: &Model) -> Vec<String> {
-    let mut v: Vec<String> = model.consumers.iter().map(|c| c.id.clone()).collect();
-    v.push(ROW.to_string());
-    v.push(WORLD.to_string());
-    v
-}
-
-impl Summary {
-    /// Builds the summary of one or more strategies' results (`base` first).
-    pub fn new(
-        model: &Model,
-        sha256: &str,
-        seed: u64,
-        trials: u64,
-        runs: &[(&str, &Model, &RunResult)],
-    ) -> Summary {
-        let mut results = Vec::new();
-        for (strategy, m, run) in runs {
-            let ids = series_ids(m);
-            for (k, cm) in m.commodities.iter().enumerate() {
-                for (i, id) in ids.iter().enumerate() {
-                    let d = cm.monthly_tonnes(i);
-                    results.push(ResultRow {
-                        strategy: strategy.to_string(),
-                        commodity: cm.id.clone(),
-                        consumer: id.clone(),
-                        demand_tonnes: cm.annual_demand.map(|_| d * m.horizon as f64),
-                        metrics: run.metrics[k][i].clone(),
-                    });
-                }
-            }
-        }
-        Summary {
-            crmsim_version: env!("CARGO_PKG_VERSION").to_string(),
-            scenario: ScenarioRef {
-                name: model.name.clone(),
-                sha256: sha256.to_string(),
-            },
-            seed,
-            trials,
-            horizon_months: model.horizon,
-            results,
-            title: model.title.clone(),
-            figures: Some(figdata::FigureData::new(runs)),
-            comparison: None,
-            attribution: None,
-        }
-    }
-}
+use crate::plot::{self, Figure, Formats};
+pub use crate::results::{ResultRow, RunInfo, ScenarioRef, Summary, figdata, series_ids};
 
 /// One output file format.
 pub trait Exporter {
@@ -158,6 +63,55 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// Writes rendered figures into `dir` (created if needed); returns the paths.
+pub fn write_figures(figs: &[Figure], dir: &Path, formats: Formats) -> Result<Vec<PathBuf>, Error> {
+    ensure_dir(dir)?;
+    let mut written = Vec::new();
+    for f in figs {
+        if formats.svg() {
+            let p = dir.join(format!("{}.svg", f.stem));
+            write_atomic(&p, f.svg.as_bytes())?;
+            written.push(p);
+        }
+        if let (true, Some(png)) = (formats.png(), &f.png) {
+            let p = dir.join(format!("{}.png", f.stem));
+            write_atomic(&p, png)?;
+            written.push(p);
+        }
+    }
+    Ok(written)
+}
+
+/// Draws every figure into `<out>/figures/` and writes `<out>/report.html`
+/// (which embeds the SVGs); returns the paths written, report last.
+pub fn write_report(
+    summary: &Summary,
+    out: &Path,
+    formats: Formats,
+) -> Result<Vec<PathBuf>, Error> {
+    let figs = plot::render_all(summary, formats)?;
+    let mut written = write_figures(&figs, &out.join("figures"), formats)?;
+    let html = html::render(summary, &figs);
+    let p = out.join("report.html");
+    write_atomic(&p, html.as_bytes())?;
+    written.push(p);
+    Ok(written)
+}
+
+/// Writes a whole run into `dir`: every exporter's file and, with
+/// `figures`, the figures and report.html; returns the paths written.
+pub fn write_run(
+    dir: &Path,
+    summary: &Summary,
+    figures: Option<Formats>,
+) -> Result<Vec<PathBuf>, Error> {
+    let mut written = write_all(dir, summary)?;
+    if let Some(formats) = figures {
+        written.extend(write_report(summary, dir, formats)?);
+    }
+    Ok(written)
 }
 
 /// Writes every exporter's file into `dir`; returns the paths written.

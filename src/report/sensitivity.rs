@@ -246,3 +246,25 @@ fn figure(h: &mut String, f: &SweepFigure, n: usize) {
         caption = escape(&f.caption),
     );
 }
+
+/// Writes rendered figures into `dir`; returns the paths.
+pub fn write_figures(
+    figs: &[SweepFigure],
+    dir: &std::path::Path,
+) -> Result<Vec<std::path::PathBuf>, crate::error::Error> {
+    super::ensure_dir(dir)?;
+    let mut written = Vec::new();
+    for f in figs {
+        if f.files.iter().any(|p| p.ends_with(".svg")) {
+            let p = dir.join(format!("{}.svg", f.stem));
+            super::write_atomic(&p, f.svg.as_bytes())?;
+            written.push(p);
+        }
+        if let Some(png) = &f.png {
+            let p = dir.join(format!("{}.png", f.stem));
+            super::write_atomic(&p, png)?;
+            written.push(p);
+        }
+    }
+    Ok(written)
+}

@@ -3,31 +3,12 @@
 use std::fmt::Write;
 
 use super::series_ids;
-use crate::compare::Comparison;
+use crate::format::{fixed, money, pp, pp_ci, thousands};
 use crate::model::Model;
+use crate::results::comparison::Comparison;
 use crate::sim::RunResult;
 
-/// Formats a fraction as a percentage with two decimals.
-pub fn pct(x: f64) -> String {
-    format!("{:.2}%", x * 100.0)
-}
-
-/// Formats tonnes with thousands separators.
-pub fn tonnes(x: f64) -> String {
-    let s = format!("{:.0}", x);
-    let (sign, digits) = s
-        .strip_prefix('-')
-        .map(|d| ("-", d))
-        .unwrap_or(("", s.as_str()));
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    format!("{sign}{out}")
-}
+pub use crate::format::{pct, tonnes};
 
 /// The tables of one run: per commodity, world then each consumer and ROW.
 pub fn render(model: &Model, run: &RunResult, trials: u64) -> String {
@@ -42,7 +23,10 @@ pub fn render(model: &Model, run: &RunResult, trials: u64) -> String {
         let _ = writeln!(
             out,
             "\n{} ({}) - {demand}{} months, {} trials",
-            cm.name, cm.id, model.horizon, trials
+            cm.name,
+            cm.id,
+            model.horizon,
+            thousands(trials)
         );
         let tonnes_col = cm.annual_demand.is_some();
         let _ = write!(
@@ -77,41 +61,45 @@ pub fn render(model: &Model, run: &RunResult, trials: u64) -> String {
     out
 }
 
-/// Formats a difference of fractions in percentage points.
-fn pp(x: f64) -> String {
-    format!("{:.2}", x * 100.0)
-}
-
-/// The strategy ranking: per commodity and consumer (world first), the
-/// strategies from the largest cvar95 reduction down.
-pub fn render_comparison(model: &Model, c: &Comparison) -> String {
+/// The strategy ranking. By default per commodity for the world only, then
+/// the overall table; with `details`, for every consumer too.
+pub fn render_comparison(model: &Model, c: &Comparison, details: bool) -> String {
     let mut out = String::new();
     let currency = c.currency.as_deref().unwrap_or("currency units");
     let _ = writeln!(
         out,
         "\nStrategies against the base, on the same random draws. Reductions (base - strategy) in\n\
-         percentage points of demand, with 95% confidence intervals from paired differences;\n\
-         P(better): share of trials where the strategy's shortfall is smaller; t/M: tonnes of\n\
-         expected shortfall avoided per million {currency} of cost over the horizon."
+         percentage points of demand with 95% confidence intervals; t avoided: expected shortfall\n\
+         avoided over the horizon; t/M: tonnes avoided per million {currency} of cost. Rank 1: largest\n\
+         cvar95 reduction; \"-\": the strategy changes nothing here."
     );
     let ids = series_ids(model);
-    let order: Vec<usize> = std::iter::once(ids.len() - 1)
-        .chain(0..ids.len() - 1)
-        .collect();
+    let world = ids.len() - 1;
+    let order: Vec<usize> = if details {
+        std::iter::once(world).chain(0..world).collect()
+    } else {
+        vec![world]
+    };
+    let w = c
+        .strategies
+        .iter()
+        .map(|s| s.id.chars().count())
+        .max()
+        .unwrap_or(8)
+        .clamp(8, 40);
     for cm in &model.commodities {
         let _ = writeln!(out, "\n{} ({})", cm.name, cm.id);
         let _ = writeln!(
             out,
-            "  {:<8} {:<4} {:<16} {:>8} {:>8} {:>8} {:>24} {:>24} {:>9} {:>10}",
+            "  {:<10} {:>4}  {:<w$} {:>8} {:>8} {:>22} {:>22} {:>11} {:>8}",
             "consumer",
             "rank",
             "strategy",
             "mean",
             "cvar95",
-            "P(>10%)",
             "d.mean [95% CI]",
             "d.cvar95 [95% CI]",
-            "P(better)",
+            "t avoided",
             "t/M"
         );
         for &i in &order {
@@ -120,68 +108,51 @@ pub fn render_comparison(model: &Model, c: &Comparison) -> String {
                 .iter()
                 .filter(|r| r.commodity == cm.id && r.consumer == ids[i])
                 .collect();
-            rows.sort_by_key(|r| r.rank);
+            rows.sort_by_key(|r| r.rank.unwrap_or(usize::MAX));
             for r in rows {
-                let ci = |v: f64, lo: f64, hi: f64| format!("{} [{}, {}]", pp(v), pp(lo), pp(hi));
                 let _ = writeln!(
                     out,
-                    "  {:<8} {:<4} {:<16} {:>8} {:>8} {:>8} {:>24} {:>24} {:>9} {:>10}",
+                    "  {:<10} {:>4}  {:<w$} {:>8} {:>8} {:>22} {:>22} {:>11} {:>8}",
                     ids[i],
-                    r.rank,
+                    r.rank.map(|k| k.to_string()).unwrap_or_else(|| "-".into()),
                     r.strategy,
                     pct(r.mean),
                     pct(r.cvar95),
-                    pct(r.prob_gt_10),
-                    ci(
-                        r.mean_reduction,
-                        r.mean_reduction_ci[0],
-                        r.mean_reduction_ci[1]
-                    ),
-                    ci(
-                        r.cvar95_reduction,
-                        r.cvar95_reduction_ci[0],
-                        r.cvar95_reduction_ci[1]
-                    ),
-                    pct(r.prob_better),
+                    pp_ci(r.mean_reduction, r.mean_reduction_ci),
+                    pp_ci(r.cvar95_reduction, r.cvar95_reduction_ci),
+                    r.tonnes_avoided.map(tonnes).unwrap_or_else(|| "-".into()),
                     r.tonnes_per_million
-                        .map(|t| format!("{t:.1}"))
+                        .map(|t| fixed(t, 1))
                         .unwrap_or_else(|| "-".into())
                 );
             }
         }
     }
-    let _ = writeln!(out, "\nOverall (world, averaged over commodities):");
     let _ = writeln!(
         out,
-        "  {:<16} {:>16} {:>14} {:>14} {:>16}  frontier",
-        "strategy", "cost/year", "d.mean (pp)", "d.cvar95 (pp)", "tonnes avoided"
+        "\nOverall (world, reductions averaged over commodities):"
+    );
+    let _ = writeln!(
+        out,
+        "  {:<w$} {:>16} {:>12} {:>14}  frontier",
+        "strategy", "cost/year", "d.mean (pp)", "d.cvar95 (pp)"
     );
     for st in &c.strategies {
         let _ = writeln!(
             out,
-            "  {:<16} {:>16} {:>14} {:>14} {:>16}  {}",
+            "  {:<w$} {:>16} {:>12} {:>14}  {}",
             st.id,
-            st.cost_per_year.map(tonnes).unwrap_or_else(|| "-".into()),
+            st.cost_per_year.map(money).unwrap_or_else(|| "-".into()),
             pp(st.world_mean_reduction_avg),
             pp(st.world_cvar95_reduction_avg),
-            st.world_tonnes_avoided
-                .map(tonnes)
-                .unwrap_or_else(|| "-".into()),
             if st.efficient { "yes" } else { "" }
         );
     }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn formats() {
-        assert_eq!(tonnes(1234567.4), "1,234,567");
-        assert_eq!(tonnes(999.0), "999");
-        assert_eq!(tonnes(-1000.0), "-1,000");
-        assert_eq!(pct(0.01234), "1.23%");
+    if !details && ids.len() > 2 {
+        let _ = writeln!(
+            out,
+            "\n(world only; --details adds every consumer, and report.html has all tables)"
+        );
     }
+    out
 }

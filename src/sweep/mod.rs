@@ -19,8 +19,8 @@ use std::collections::BTreeMap;
 
 use crate::error::{Error, InputErrors};
 use crate::model::Model;
-use crate::report::ScenarioRef;
-use crate::report::sweep::{BaseRow, PointRow, RunInfo, SweepReport, TornadoRow, VaryInfo};
+use crate::results::ScenarioRef;
+use crate::results::sweep::{BaseRow, PointRow, RunInfo, SweepReport, TornadoRow, VaryInfo};
 use crate::scenario::Source;
 use crate::sim::RunOptions;
 
@@ -293,7 +293,7 @@ impl<'a> Plan<'a> {
 
     fn empty_report(&self, opts: RunOptions, sha256: &str) -> SweepReport {
         let ks = &self.sel.commodities;
-        let ids = crate::report::series_ids(self.base);
+        let ids = crate::results::series_ids(self.base);
         SweepReport {
             crmsim_version: env!("CARGO_PKG_VERSION").to_string(),
             scenario: ScenarioRef {

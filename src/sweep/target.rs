@@ -9,7 +9,7 @@
 //! and the metric is checked for monotony over all of them.
 
 use crate::error::Error;
-use crate::report::sweep::{RunInfo, SweepReport, TargetRow};
+use crate::results::sweep::{RunInfo, SweepReport, TargetRow};
 use crate::sim::RunOptions;
 
 use super::metric::Metric;

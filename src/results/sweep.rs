@@ -249,7 +249,7 @@ impl SweepReport {
             self.mode,
             self.consumer,
             m,
-            crate::plot::style::thousands(self.trials),
+            crate::format::thousands(self.trials),
             self.seed,
             self.run.passes,
             self.run.model_runs,

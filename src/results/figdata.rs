@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::inspect::{self, StageConcentration};
+use super::concentration::{self, StageConcentration};
 use super::series_ids;
 use crate::model::{Model, WORLD};
 use crate::sim::RunResult;
@@ -93,7 +93,7 @@ impl FigureData {
             convergence: Vec::new(),
             concentration: runs
                 .first()
-                .map(|(_, m, _)| inspect::concentration(m))
+                .map(|(_, m, _)| concentration::concentration(m))
                 .unwrap_or_default(),
         };
         for (si, (strategy, model, run)) in runs.iter().enumerate() {
