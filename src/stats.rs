@@ -333,6 +333,28 @@ fn within(b: &Bin, rank: u64) -> f64 {
     b.min + (b.max - b.min) * (rank - 1) as f64 / (b.count - 1) as f64
 }
 
+/// The names of the §5 aggregates, in order (`metrics` in summary.json).
+pub const METRIC_NAMES: [&str; 18] = [
+    "mean",
+    "mean_se",
+    "sd",
+    "p50",
+    "p90",
+    "p95",
+    "p99",
+    "p999",
+    "cvar95",
+    "cvar99",
+    "prob_any",
+    "prob_gt_05",
+    "prob_gt_10",
+    "prob_gt_25",
+    "peak_mean",
+    "peak_p95",
+    "months_short_mean",
+    "stockout_prob",
+];
+
 /// Thresholds of `prob_any`, `prob_gt_05`, `prob_gt_10`, `prob_gt_25`.
 pub const THRESHOLDS: [f64; 4] = [1e-9, 0.05, 0.10, 0.25];
 
@@ -495,26 +517,27 @@ pub struct Metrics {
 impl Metrics {
     /// `(name, value)` pairs in the documented order.
     pub fn named(&self) -> Vec<(&'static str, Option<f64>)> {
-        vec![
-            ("mean", Some(self.mean)),
-            ("mean_se", Some(self.mean_se)),
-            ("sd", Some(self.sd)),
-            ("p50", Some(self.p50)),
-            ("p90", Some(self.p90)),
-            ("p95", Some(self.p95)),
-            ("p99", Some(self.p99)),
-            ("p999", Some(self.p999)),
-            ("cvar95", Some(self.cvar95)),
-            ("cvar99", Some(self.cvar99)),
-            ("prob_any", Some(self.prob_any)),
-            ("prob_gt_05", Some(self.prob_gt_05)),
-            ("prob_gt_10", Some(self.prob_gt_10)),
-            ("prob_gt_25", Some(self.prob_gt_25)),
-            ("peak_mean", Some(self.peak_mean)),
-            ("peak_p95", Some(self.peak_p95)),
-            ("months_short_mean", Some(self.months_short_mean)),
-            ("stockout_prob", self.stockout_prob),
-        ]
+        let values = [
+            Some(self.mean),
+            Some(self.mean_se),
+            Some(self.sd),
+            Some(self.p50),
+            Some(self.p90),
+            Some(self.p95),
+            Some(self.p99),
+            Some(self.p999),
+            Some(self.cvar95),
+            Some(self.cvar99),
+            Some(self.prob_any),
+            Some(self.prob_gt_05),
+            Some(self.prob_gt_10),
+            Some(self.prob_gt_25),
+            Some(self.peak_mean),
+            Some(self.peak_p95),
+            Some(self.months_short_mean),
+            self.stockout_prob,
+        ];
+        METRIC_NAMES.into_iter().zip(values).collect()
     }
 }
 

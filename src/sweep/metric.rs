@@ -33,26 +33,7 @@ pub enum Metric {
 }
 
 /// Every name, in the §5 order.
-pub const NAMES: [&str; 18] = [
-    "mean",
-    "mean_se",
-    "sd",
-    "p50",
-    "p90",
-    "p95",
-    "p99",
-    "p999",
-    "cvar95",
-    "cvar99",
-    "prob_any",
-    "prob_gt_05",
-    "prob_gt_10",
-    "prob_gt_25",
-    "peak_mean",
-    "peak_p95",
-    "months_short_mean",
-    "stockout_prob",
-];
+pub use crate::stats::METRIC_NAMES as NAMES;
 
 impl Metric {
     /// The metric of a §5 name.
