@@ -55,7 +55,7 @@ pub enum Command {
     Compare(CompareArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     ///
-    /// For example: `crmsim completions bash > ~/.local/share/bash-completion/completions/crmsim`.
+    /// For example: `mkdir -p ~/.local/share/bash-completion/completions && crmsim completions bash > ~/.local/share/bash-completion/completions/crmsim`.
     Completions {
         /// The shell to complete for.
         #[arg(value_enum)]
@@ -65,7 +65,7 @@ pub enum Command {
     ///
     /// Each --vary PATH=LOW..HIGH names one number of the scenario,
     /// <table>.<id>.<field>[.<key>], e.g. consumer.EU.stockpile_months.gallium,
-    /// shock.cn-ree-ban.rate_per_year, shock.cn-ree-ban.severity.alpha,
+    /// shock.cn-ree-control.rate_per_year.shape, shock.cn-ree-control.severity.mode,
     /// commodity.cobalt.producers.refining.CN or regime.high-tension.probability.
     /// Every point is the base scenario with those numbers changed, checked
     /// like a strategy and run on the base's random draws.

@@ -28,6 +28,11 @@ pub fn pp_ci(v: f64, ci: [f64; 2]) -> String {
     format!("{} [{}, {}]", pp(v), pp(ci[0]), pp(ci[1]))
 }
 
+/// `n` with its noun: "1 commodity", "2 commodities".
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// An integer with thousands separators: `20000` -> `20,000`.
 pub fn thousands(n: u64) -> String {
     group(&n.to_string())

@@ -554,10 +554,10 @@ fn validate_ok_prints_one_line_summary() {
     assert!(line.starts_with("small.toml"), "{line}");
     assert!(line.contains("ok"), "{line}");
     for count in [
-        "1 commodities",
-        "1 countries",
+        "1 commodity,",
+        "1 country,",
         "2 consumers",
-        "1 shocks",
+        "1 shock,",
         "0 events",
         "0 alliances",
         "0 regimes",

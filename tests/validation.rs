@@ -2303,7 +2303,7 @@ fn docs_example_is_valid_and_its_strategies_apply() {
     assert!(m.warnings.is_empty(), "{:?}", m.warnings);
     assert_eq!(
         m.summary_line(),
-        "1 commodities, 3 countries, 3 consumers, 2 shocks, 1 events, 1 alliances, 1 regimes"
+        "1 commodity, 3 countries, 3 consumers, 2 shocks, 1 event, 1 alliance, 1 regime"
     );
     // The example's strategy and the §12 snippet patch the example into valid scenarios.
     let text = format!("{}\n{}", blocks[0], blocks[1]);

@@ -297,23 +297,23 @@ impl Model {
             .iter()
             .map(|c| c.buffer_months.iter().filter(|&&b| b > 0.0).count())
             .sum();
-        let mut extra = String::new();
+        use crate::format::count;
+        let mut parts = vec![
+            count(self.commodities.len(), "commodity", "commodities"),
+            count(self.countries.len(), "country", "countries"),
+            count(self.consumers.len(), "consumer", "consumers"),
+            count(self.shocks.len(), "shock", "shocks"),
+            count(self.events.len(), "event", "events"),
+            count(self.alliances.len(), "alliance", "alliances"),
+            count(self.regimes.len(), "regime", "regimes"),
+        ];
         if uncertain > 0 {
-            extra += &format!(", {uncertain} uncertain rates");
+            parts.push(count(uncertain, "uncertain rate", "uncertain rates"));
         }
         if buffers > 0 {
-            extra += &format!(", {buffers} midstream buffers");
+            parts.push(count(buffers, "midstream buffer", "midstream buffers"));
         }
-        format!(
-            "{} commodities, {} countries, {} consumers, {} shocks, {} events, {} alliances, {} regimes{extra}",
-            self.commodities.len(),
-            self.countries.len(),
-            self.consumers.len(),
-            self.shocks.len(),
-            self.events.len(),
-            self.alliances.len(),
-            self.regimes.len()
-        )
+        parts.join(", ")
     }
 }
 

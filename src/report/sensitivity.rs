@@ -80,8 +80,11 @@ fn meta(h: &mut String, r: &SweepReport) {
         (
             "Run",
             format!(
-                "{} passes over the trials, {} model runs, {:.2} s on {} threads",
-                r.run.passes, r.run.model_runs, r.run.seconds, r.run.threads
+                "{} over the trials, {}, {:.2} s on {}",
+                crate::format::count(r.run.passes, "pass", "passes"),
+                crate::format::count(r.run.model_runs, "model run", "model runs"),
+                r.run.seconds,
+                crate::format::count(r.run.threads, "thread", "threads")
             ),
         ),
         ("crmsim version", escape(&r.crmsim_version)),

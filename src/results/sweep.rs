@@ -244,15 +244,15 @@ impl SweepReport {
     pub fn render(&self) -> String {
         let m = self.metric.as_str();
         let mut t = format!(
-            "{}: sweep ({}) of {} {}, {} trials, seed {}, {} pass(es) over the trials, {} model runs, {:.2} s\n",
+            "{}: sweep ({}) of {} {}, {} trials, seed {}, {} over the trials, {}, {:.2} s\n",
             self.scenario.name,
             self.mode,
             self.consumer,
             m,
             crate::format::thousands(self.trials),
             self.seed,
-            self.run.passes,
-            self.run.model_runs,
+            crate::format::count(self.run.passes, "pass", "passes"),
+            crate::format::count(self.run.model_runs, "model run", "model runs"),
             self.run.seconds
         );
         for k in &self.commodities {

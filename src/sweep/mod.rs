@@ -103,7 +103,9 @@ impl Vary {
                 if i + 1 == n {
                     self.high
                 } else {
-                    self.low + (self.high - self.low) * i as f64 / (n - 1) as f64
+                    // 12 significant digits: 0.1, not 0.09999999999999999.
+                    let v = self.low + (self.high - self.low) * i as f64 / (n - 1) as f64;
+                    format!("{v:.11e}").parse().unwrap_or(v)
                 }
             })
             .collect()
