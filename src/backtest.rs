@@ -222,8 +222,7 @@ pub fn shock_infos(model: &Model, raw: &toml::Table) -> Result<(Vec<ShockInfo>, 
         .and_then(|v| v.as_array())
         .map(|a| a.iter().filter_map(|v| v.as_table()).collect())
         .unwrap_or_default();
-    let mut probs: Vec<f64> = model.regimes.iter().map(|r| r.probability).collect();
-    probs.push((1.0 - probs.iter().sum::<f64>()).max(0.0));
+    let probs = model.regime_probabilities();
     let mut out = Vec::new();
     for (i, s) in model.shocks.iter().enumerate() {
         let table = raw_shocks

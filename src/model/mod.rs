@@ -289,6 +289,24 @@ impl Model {
         build::compile(file, sc)
     }
 
+    /// Regime probabilities, the implicit `normal` regime last.
+    pub fn regime_probabilities(&self) -> Vec<f64> {
+        let mut p: Vec<f64> = self.regimes.iter().map(|r| r.probability).collect();
+        p.push((1.0 - p.iter().sum::<f64>()).max(0.0));
+        p
+    }
+
+    /// Shock `i`'s regime-averaged rate multiplier, Σ p·factor (the normal
+    /// regime at factor 1).
+    pub fn regime_multiplier(&self, i: usize) -> f64 {
+        let probs = self.regime_probabilities();
+        let normal = probs[self.regimes.len()];
+        normal
+            + (self.regimes.iter().zip(&probs))
+                .map(|(r, p)| p * r.factors[i])
+                .sum::<f64>()
+    }
+
     /// Counts for `validate`'s summary line.
     pub fn summary_line(&self) -> String {
         let uncertain = self.shocks.iter().filter(|s| s.rate_dist.is_some()).count();

@@ -90,13 +90,7 @@ pub fn shock_rates(model: &Model) -> Vec<ShockRate> {
                     (v[RATE_DRAWS / 20], v[RATE_DRAWS - RATE_DRAWS / 20 - 1])
                 }
             };
-            let normal = 1.0 - model.regimes.iter().map(|r| r.probability).sum::<f64>();
-            let factor = normal.max(0.0)
-                + model
-                    .regimes
-                    .iter()
-                    .map(|r| r.probability * r.factors[i])
-                    .sum::<f64>();
+            let factor = model.regime_multiplier(i);
             ShockRate {
                 shock: s.id.clone(),
                 kind: s.kind.as_str().to_string(),
