@@ -422,11 +422,22 @@ pub fn predictive_pmf(
     let second = law.mean() * m1 + (law.var() + law.mean().powi(2)) * m2;
     let var = (second - mean * mean).max(0.0);
     let y = years as f64;
-    let len = (y * mean + 15.0 * (y * var).sqrt() + 40.0).ceil();
+    // A gamma rate gives a negative binomial whose tail falls like theta^k,
+    // slower than the spread alone suggests when the shape is small: cover
+    // it until theta^k < 1e-16.
+    let tail = match law {
+        RateLaw::Fixed(_) => 0.0,
+        RateLaw::Gamma { scale, .. } => {
+            let f = factors.iter().fold(0.0f64, |m, f| m.max(*f));
+            let theta = scale * f / (1.0 + scale * f);
+            if theta > 0.0 { 37.0 / -theta.ln() } else { 0.0 }
+        }
+    };
+    let len = (y * mean + 15.0 * (y * var).sqrt() + tail + 40.0).ceil();
     let peak = factors.iter().fold(0.0f64, |m, f| m.max(law.mean() * f));
     if !(len.is_finite() && len <= MAX_SUPPORT as f64 && peak <= MAX_YEARLY_MEAN) {
         return Err(format!(
-            "expects {:.0} events over {years} years: too many for an exact predictive interval",
+            "expects {:.0} events over {years} years, spread over up to {len:.0}: too many for an exact predictive interval",
             y * mean
         ));
     }

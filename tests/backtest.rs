@@ -179,6 +179,22 @@ fn predictive_interval_of_a_fixed_rate_is_the_poisson_quantiles() {
     }
 }
 
+/// A small gamma shape with a large regime factor has a long geometric
+/// tail: the support must cover it (found by the property test below).
+#[test]
+fn predictive_pmf_covers_a_long_negative_binomial_tail() {
+    let law = RateLaw::Gamma {
+        shape: 0.3,
+        scale: 0.270388755241194,
+    };
+    for years in [1, 7, 40] {
+        let pmf = backtest::predictive_pmf(law, &[11.0409429986882, 1.0], &[0.0201, 0.9799], years)
+            .unwrap();
+        let total: f64 = pmf.iter().sum();
+        assert!((total - 1.0).abs() < 1e-12, "{years}: total {total}");
+    }
+}
+
 #[test]
 fn predictive_pmf_of_a_gamma_rate_is_the_negative_binomial_of_the_sum() {
     // Y iid years, each NegBin(a, p) with p = 1 / (1 + s f): the sum is NegBin(Y a, p).
