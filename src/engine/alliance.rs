@@ -75,8 +75,9 @@ impl Engine<'_> {
         let rest = &mut sc.class_rest;
         rest.clear();
         rest.extend_from_slice(&cl.cap);
-        let own =
-            |p: usize, sc: &Scratch| sc.banned.contains(&p) || sc.touched.contains(&(fin * np + p));
+        let own = |p: usize, sc: &Scratch| {
+            sc.banned.contains(&p) || sc.touched.iter().any(|c| c.idx == fin * np + p)
+        };
         for p in 0..np {
             let Some(c) = cl.class_of[p] else { continue };
             if !own(p, sc) {

@@ -29,7 +29,7 @@ impl Engine<'_> {
         let m_tot = cm.market_total;
         self.severity_sums(hits, nj, np, sc);
         let a_l = sc.stage_a[fin];
-        let (bind, bind_loss) = binding_stage(cm, r, fin, np, sc);
+        let (bind, bind_loss) = binding_stage(r, fin, sc);
         for (h, (hit, &ov)) in hits.iter().zip(&sc.ov).enumerate() {
             if ov <= 0.0 {
                 continue;
@@ -79,8 +79,8 @@ impl Engine<'_> {
     fn severity_sums(&self, hits: &[Hit], nj: usize, np: usize, sc: &mut Scratch) {
         sc.attr_w.fill(0.0);
         sc.attr_world.fill(0.0);
-        for &idx in &sc.touched {
-            sc.cell_x[idx] = 0.0;
+        for c in &sc.touched {
+            sc.cell_x[c.idx] = 0.0;
         }
         for &p in &sc.banned {
             sc.ban_y[p * nj..(p + 1) * nj].fill(0.0);
@@ -168,13 +168,7 @@ pub(super) fn split_shortfall(sc: &mut Scratch, nj: usize, j: usize, sj: f64) {
 /// The binding upstream stage (the smallest A(s) / A(L) after buffers, when
 /// r < 1) and the total output its touched producers lost (before buffers):
 /// the month's bottleneck loss (1 - r) A(L) is shared in proportion to it.
-fn binding_stage(
-    cm: &crate::model::CommodityModel,
-    r: f64,
-    fin: usize,
-    np: usize,
-    sc: &Scratch,
-) -> (Option<usize>, f64) {
+fn binding_stage(r: f64, fin: usize, sc: &Scratch) -> (Option<usize>, f64) {
     let a_l = sc.stage_a[fin];
     let mut bind = None;
     if r < 1.0 {
@@ -191,8 +185,8 @@ fn binding_stage(
         .map(|s| {
             sc.touched
                 .iter()
-                .filter(|&&idx| idx / np == s)
-                .map(|&idx| cm.cap[s][idx % np] * (1.0 - sc.keep[idx]))
+                .filter(|c| c.stage == s)
+                .map(|c| c.cap * (1.0 - sc.keep[c.idx]))
                 .sum()
         })
         .unwrap_or(0.0);

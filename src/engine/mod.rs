@@ -142,6 +142,15 @@ struct CompiledShock {
     effects: Vec<CompiledEffect>,
 }
 
+/// A (stage, producer) cell of one commodity that an output hit touches:
+/// its index into `keep` (stage * producers + producer), stage and capacity.
+#[derive(Debug, Clone, Copy)]
+struct Cell {
+    idx: usize,
+    stage: usize,
+    cap: f64,
+}
+
 /// Reusable per-worker buffers.
 pub struct Scratch {
     /// Split each trial's shortfall over its causes (slower; off by default).
@@ -166,7 +175,8 @@ pub struct Scratch {
     div_p: Vec<f64>,
     ratio: Vec<f64>,
     q_done: Vec<bool>,
-    touched: Vec<usize>,
+    /// The (stage, producer) cells output hits touch this trial.
+    touched: Vec<Cell>,
     banned: Vec<usize>,
     s5: Vec<f64>,
     w: Vec<f64>,

@@ -7,7 +7,7 @@
 //! exactly what they covered the month before, and in which no buffer moved,
 //! has the same market (steps 1-4), which is then reused.
 
-use super::{Engine, Figures, Hit, NO_MASK, SHORT_EPS, SNAP, Scratch};
+use super::{Cell, Engine, Figures, Hit, NO_MASK, SHORT_EPS, SNAP, Scratch};
 use crate::model::CommodityModel;
 
 /// Spans of at most this many months scan every hit every month.
@@ -88,7 +88,7 @@ impl Engine<'_> {
             }
             if !same {
                 any_ban = self.step_output(hits, d, sc);
-                (r, buffers_moved) = step_bottleneck(cm, &self.cap_total[k], d, sc);
+                (r, buffers_moved) = step_bottleneck(&self.cap_total[k], d, sc);
                 step_market(cm, r, any_ban, d, sc);
                 have_market = true;
                 if sc.attribute {
@@ -126,9 +126,11 @@ impl Engine<'_> {
             hi = hi.max(hit.end);
             let p = hit.producer as usize;
             if hit.mask == NO_MASK {
-                let idx = hit.stage as usize * d.np + p;
-                if !sc.touched.contains(&idx) {
-                    sc.touched.push(idx);
+                let stage = hit.stage as usize;
+                let idx = stage * d.np + p;
+                if !sc.touched.iter().any(|c| c.idx == idx) {
+                    let cap = cm.cap[stage][p];
+                    sc.touched.push(Cell { idx, stage, cap });
                 }
             } else if !sc.banned.contains(&p) {
                 sc.banned.push(p);
@@ -154,8 +156,8 @@ impl Engine<'_> {
     /// Returns whether a ban acts this month.
     fn step_output(&self, hits: &[Hit], d: Dims, sc: &mut Scratch) -> bool {
         let (nj, np) = (d.nj, d.np);
-        for &idx in &sc.touched {
-            sc.keep[idx] = 1.0;
+        for c in &sc.touched {
+            sc.keep[c.idx] = 1.0;
         }
         for &p in &sc.banned {
             sc.acc[p * nj..(p + 1) * nj].fill(1.0);
@@ -186,8 +188,8 @@ impl Engine<'_> {
     fn finish(&self, k: usize, hits: &[Hit], d: Dims, sc: &mut Scratch, out: &mut Figures) {
         let cm = &self.model.commodities[k];
         // leave keep and acc all ones for the next commodity
-        for &idx in &sc.touched {
-            sc.keep[idx] = 1.0;
+        for c in &sc.touched {
+            sc.keep[c.idx] = 1.0;
         }
         for &p in &sc.banned {
             sc.acc[p * d.nj..(p + 1) * d.nj].fill(1.0);
@@ -242,18 +244,11 @@ fn coverage(hits: &[Hit], tf: f64, may_reuse: bool, sc: &mut Scratch) -> (bool, 
 /// Step 2: stage outputs A(s), upstream buffers covering their gap to the
 /// final stage, then the bottleneck ratio r. Returns r and whether a buffer
 /// released anything (the next month then cannot reuse this one).
-fn step_bottleneck(
-    cm: &CommodityModel,
-    cap_total: &[f64],
-    d: Dims,
-    sc: &mut Scratch,
-) -> (f64, bool) {
-    let np = d.np;
+fn step_bottleneck(cap_total: &[f64], d: Dims, sc: &mut Scratch) -> (f64, bool) {
     let a = &mut sc.stage_a[..d.ns];
     a.copy_from_slice(cap_total);
-    for &idx in &sc.touched {
-        let (s, p) = (idx / np, idx % np);
-        a[s] -= cm.cap[s][p] * (1.0 - sc.keep[idx]);
+    for c in &sc.touched {
+        a[c.stage] -= c.cap * (1.0 - sc.keep[c.idx]);
     }
     for v in a.iter_mut() {
         *v = v.max(0.0);
