@@ -30,10 +30,9 @@ impl Engine<'_> {
         self.severity_sums(hits, nj, np, sc);
         let a_l = sc.stage_a[fin];
         let (bind, bind_loss) = binding_stage(r, fin, sc);
-        for (h, (hit, &ov)) in hits.iter().zip(&sc.ov).enumerate() {
-            if ov <= 0.0 {
-                continue;
-            }
+        for i in 0..sc.active.len() {
+            let h = sc.active[i] as usize;
+            let (hit, ov) = (&hits[h], sc.ov[h]);
             let p = hit.producer as usize;
             let x = hit.sev * ov;
             if hit.mask == NO_MASK {
@@ -76,19 +75,22 @@ impl Engine<'_> {
     /// Per touched producer and stage, the sum of severity x overlap of the
     /// hits on it (`cell_x`), and per banning producer and consumer the same
     /// for bans (`ban_y`): a producer's loss is shared in these proportions.
+    /// Clears the weights of the hits weighted before (the others are zero).
     fn severity_sums(&self, hits: &[Hit], nj: usize, np: usize, sc: &mut Scratch) {
-        sc.attr_w.fill(0.0);
-        sc.attr_world.fill(0.0);
+        for &h in &sc.weighted {
+            let h = h as usize;
+            sc.attr_w[h * nj..(h + 1) * nj].fill(0.0);
+            sc.attr_world[h] = 0.0;
+        }
+        sc.weighted.clone_from(&sc.active);
         for c in &sc.touched {
             sc.cell_x[c.idx] = 0.0;
         }
         for &p in &sc.banned {
             sc.ban_y[p * nj..(p + 1) * nj].fill(0.0);
         }
-        for (hit, &ov) in hits.iter().zip(&sc.ov) {
-            if ov <= 0.0 {
-                continue;
-            }
+        for &h in &sc.active {
+            let (hit, ov) = (&hits[h as usize], sc.ov[h as usize]);
             let p = hit.producer as usize;
             if hit.mask == NO_MASK {
                 sc.cell_x[hit.stage as usize * np + p] += hit.sev * ov;
@@ -139,29 +141,28 @@ impl Engine<'_> {
 /// Splits consumer j's shortfall `sj` of this month over the hits, in
 /// proportion to the supply each removed from j; a consumer short only
 /// through an alliance's diversion takes the month's world weights, and
-/// failing those, the active hits share equally.
+/// failing those, the active hits share equally. Only the active hits have
+/// weights (the others' are zero and take no part).
 pub(super) fn split_shortfall(sc: &mut Scratch, nj: usize, j: usize, sj: f64) {
-    let (w, world_w, ov, part) = (&sc.attr_w, &sc.attr_world, &sc.ov, &mut sc.attr_part);
-    let n_hits = world_w.len();
-    let total: f64 = (0..n_hits).map(|h| w[h * nj + j]).sum();
+    let (w, world_w, active, part) = (&sc.attr_w, &sc.attr_world, &sc.active, &mut sc.attr_part);
+    let total: f64 = active.iter().map(|&h| w[h as usize * nj + j]).sum();
     if total > 0.0 {
-        for h in 0..n_hits {
-            part[h * nj + j] += sj * w[h * nj + j] / total;
+        for &h in active {
+            let i = h as usize * nj + j;
+            part[i] += sj * w[i] / total;
         }
         return;
     }
-    let world: f64 = world_w.iter().sum();
+    let world: f64 = active.iter().map(|&h| world_w[h as usize]).sum();
     if world > 0.0 {
-        for h in 0..n_hits {
-            part[h * nj + j] += sj * world_w[h] / world;
+        for &h in active {
+            part[h as usize * nj + j] += sj * world_w[h as usize] / world;
         }
         return;
     }
-    let active = ov.iter().filter(|&&o| o > 0.0).count().max(1);
-    for h in 0..n_hits {
-        if ov[h] > 0.0 {
-            part[h * nj + j] += sj / active as f64;
-        }
+    let n_active = active.len().max(1);
+    for &h in active {
+        part[h as usize * nj + j] += sj / n_active as f64;
     }
 }
 

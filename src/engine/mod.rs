@@ -192,8 +192,14 @@ pub struct Scratch {
     buffer: Vec<f64>,
     /// Has `q` been filled this month (the alliance step, §4.5)?
     q_ready: bool,
-    /// Months at which some hit's coverage changes (see `month.rs`).
-    changes: Vec<usize>,
+    /// (month, hit): the months at which each hit's coverage can change
+    /// (see `month.rs`), in order.
+    changes: Vec<(usize, u32)>,
+    /// The hits covering the current month (overlap > 0), in hit order.
+    active: Vec<u32>,
+    /// The hits whose attribution weights are set (those active when the
+    /// weights were last computed), in hit order.
+    weighted: Vec<u32>,
     t0: Vec<Option<usize>>,
     out: TrialOutput,
 }
@@ -523,6 +529,8 @@ impl<'m> Engine<'m> {
             buffer: vec![0.0; self.max_s],
             q_ready: false,
             changes: Vec::new(),
+            active: Vec::new(),
+            weighted: Vec::new(),
             t0: vec![None; na],
             out: TrialOutput {
                 regime: 0,
@@ -541,10 +549,11 @@ impl<'m> Engine<'m> {
         for h in sc.hits.iter_mut() {
             h.clear();
         }
+        let streams = rng::Trial::new(self.seed, trial);
         let regime = if self.regime_cum.is_empty() {
             0
         } else {
-            let u = rng::stream_unit(self.seed, trial, REGIME_KEY);
+            let u = streams.unit(REGIME_KEY);
             self.regime_cum
                 .iter()
                 .position(|&c| u < c)
@@ -552,7 +561,7 @@ impl<'m> Engine<'m> {
         };
         for i in 0..self.model.shocks.len() {
             if !self.shocks[i].effects.is_empty() {
-                self.draw_shock(trial, regime, i, sc);
+                self.draw_shock(streams, regime, i, sc);
             }
         }
         regime
@@ -561,24 +570,30 @@ impl<'m> Engine<'m> {
     /// The events of shock `i` in one trial (§3): an uncertain rate first,
     /// then a Poisson count, then per event its start, duration and
     /// severities, turned into hits.
-    fn draw_shock(&self, trial: u64, regime: usize, i: usize, sc: &mut Scratch) {
+    fn draw_shock(&self, streams: rng::Trial, regime: usize, i: usize, sc: &mut Scratch) {
         let shock = &self.model.shocks[i];
         let (lambda, p0) = match &shock.rate_dist {
-            None => (self.lambda[regime][i], self.p0[regime][i]),
+            None => (self.lambda[regime][i], Some(self.p0[regime][i])),
             Some(d) => {
-                let mut rr = rng::stream_rate_rng(self.seed, trial, shock.key);
-                let lambda = d.sample(&mut rr).max(0.0) * self.scale[regime][i];
-                (lambda, (-lambda).exp())
+                let mut rr = streams.rate_rng(shock.key);
+                (d.sample(&mut rr).max(0.0) * self.scale[regime][i], None)
             }
         };
         if lambda <= 0.0 {
             return;
         }
-        let u = rng::stream_unit(self.seed, trial, shock.key);
+        let u = streams.unit(shock.key);
+        // exp(-lambda) >= 1 - lambda, and both are computed to within an ulp:
+        // below 1 - lambda - 1e-15, u is below exp(-lambda) too (no event),
+        // with no need to compute it.
+        if p0.is_none() && u < 1.0 - lambda - 1e-15 {
+            return;
+        }
+        let p0 = p0.unwrap_or_else(|| (-lambda).exp());
         if u < p0 {
             return;
         }
-        let mut rng = rng::stream_rng(self.seed, trial, shock.key);
+        let mut rng = streams.rng(shock.key);
         let n = if lambda <= INVERSION_MAX_LAMBDA {
             poisson_inverse(u, lambda, p0)
         } else {

@@ -56,9 +56,10 @@ impl Engine<'_> {
         let mut have_s5 = false;
         let mut any_ban = false;
         let mut buffers_moved = false;
-        // Coverage changes only at a hit's first, second, last and one-past-last
-        // month: in between, every ov(t) is as the month before. Over a short
-        // span, scanning every month is cheaper than sorting those months.
+        // A hit's coverage changes only at its first, second, last and
+        // one-past-last month: walk those months in order, updating only the
+        // hits that change, and skip the months no hit covers. Over a short
+        // span, scanning every hit every month is cheaper than sorting.
         let scan_all = t_hi - t_lo <= SCAN_ALL_MONTHS;
         if scan_all {
             sc.changes.clear();
@@ -66,23 +67,21 @@ impl Engine<'_> {
             change_months(hits, &mut sc.changes);
         }
         let mut next = 0;
-        let mut any_hit = false;
         let mut t = t_lo;
         while t < t_hi {
             let mut same = have_market && !buffers_moved;
-            if scan_all || (next < sc.changes.len() && sc.changes[next] <= t) {
-                while next < sc.changes.len() && sc.changes[next] <= t {
-                    next += 1;
-                }
-                (any_hit, same) = coverage(hits, t as f64, same, sc);
+            if scan_all {
+                same &= coverage_scan(hits, t, sc);
+            } else if next < sc.changes.len() && sc.changes[next].0 <= t {
+                same &= coverage(hits, t, &mut next, sc);
             }
-            if !any_hit {
+            if sc.active.is_empty() {
                 have_market = false;
                 have_s5 = false;
                 t = match sc.changes.get(next) {
-                    Some(&c) if !scan_all => c.max(t + 1),
                     _ if scan_all => t + 1,
-                    _ => t_hi,
+                    Some(c) => c.0.max(t + 1),
+                    None => t_hi,
                 };
                 continue;
             }
@@ -146,7 +145,9 @@ impl Engine<'_> {
             self.alliance_units(k, d.fin, d.np, sc);
         }
         sc.ov.clear();
-        sc.ov.resize(hits.len(), -1.0);
+        sc.ov.resize(hits.len(), 0.0);
+        sc.active.clear();
+        sc.weighted.clear();
         let t_lo = (lo.floor().max(0.0) as usize).min(horizon);
         let t_hi = (hi.ceil() as usize).min(horizon);
         (t_lo, t_hi)
@@ -163,10 +164,9 @@ impl Engine<'_> {
             sc.acc[p * nj..(p + 1) * nj].fill(1.0);
         }
         let mut any_ban = false;
-        for (hit, &ov) in hits.iter().zip(&sc.ov) {
-            if ov <= 0.0 {
-                continue;
-            }
+        for i in 0..sc.active.len() {
+            let h = sc.active[i] as usize;
+            let (hit, ov) = (&hits[h], sc.ov[h]);
             let p = hit.producer as usize;
             if hit.mask == NO_MASK {
                 sc.keep[hit.stage as usize * np + p] *= 1.0 - hit.sev * ov;
@@ -210,35 +210,73 @@ impl Engine<'_> {
     }
 }
 
-/// The months in which some hit's coverage can differ from the month
-/// before, sorted: floor(start), floor(start) + 1, floor(end), floor(end) + 1.
-fn change_months(hits: &[Hit], out: &mut Vec<usize>) {
+/// Per hit, the months in which its coverage can differ from the month
+/// before: floor(start), floor(start) + 1, floor(end), floor(end) + 1;
+/// sorted by month, then hit.
+fn change_months(hits: &[Hit], out: &mut Vec<(usize, u32)>) {
     out.clear();
-    for h in hits {
+    for (i, h) in hits.iter().enumerate() {
         let (s, e) = (
             h.start.floor().max(0.0) as usize,
             h.end.floor().max(0.0) as usize,
         );
-        out.extend([s, s + 1, e, e + 1]);
+        let i = i as u32;
+        out.extend([(s, i), (s + 1, i), (e, i), (e + 1, i)]);
     }
     out.sort_unstable();
     out.dedup();
 }
 
-/// Which hits cover month t, and by how much (`sc.ov`); `same` when the
-/// coverage equals last month's and `may_reuse` holds.
-fn coverage(hits: &[Hit], tf: f64, may_reuse: bool, sc: &mut Scratch) -> (bool, bool) {
-    let mut same = may_reuse;
-    let mut any_hit = false;
+/// Brings the coverage of month t up to date (`sc.ov`, and `sc.active`, the
+/// hits covering t in hit order) from the change months up to t; returns
+/// whether it is the same as last month's.
+fn coverage(hits: &[Hit], t: usize, next: &mut usize, sc: &mut Scratch) -> bool {
+    let tf = t as f64;
+    let mut same = true;
+    while let Some(&(m, h)) = sc.changes.get(*next) {
+        if m > t {
+            break;
+        }
+        *next += 1;
+        let h = h as usize;
+        let (old, ov) = (sc.ov[h], hits[h].overlap(tf));
+        if ov == old {
+            continue;
+        }
+        same = false;
+        sc.ov[h] = ov;
+        let pos = sc.active.partition_point(|&a| (a as usize) < h);
+        if ov > 0.0 && old <= 0.0 {
+            sc.active.insert(pos, h as u32);
+        } else if ov <= 0.0 && old > 0.0 {
+            sc.active.remove(pos);
+        }
+    }
+    same
+}
+
+/// [`coverage`] by scanning every hit (for short spans).
+fn coverage_scan(hits: &[Hit], t: usize, sc: &mut Scratch) -> bool {
+    let tf = t as f64;
+    let mut same = true;
     for (hit, ov_last) in hits.iter().zip(sc.ov.iter_mut()) {
         let ov = hit.overlap(tf);
-        any_hit |= ov > 0.0;
         if ov != *ov_last {
             same = false;
             *ov_last = ov;
         }
     }
-    (any_hit, same)
+    if !same {
+        // branch-free: write every hit, advance past the covering ones
+        sc.active.resize(hits.len(), 0);
+        let mut n = 0;
+        for (h, &ov) in sc.ov.iter().enumerate() {
+            sc.active[n] = h as u32;
+            n += (ov > 0.0) as usize;
+        }
+        sc.active.truncate(n);
+    }
+    same
 }
 
 /// Step 2: stage outputs A(s), upstream buffers covering their gap to the

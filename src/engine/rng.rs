@@ -20,9 +20,58 @@ pub fn mix64(mut z: u64) -> u64 {
 /// The stream word for (seed, trial, key, salt).
 #[inline]
 pub fn stream_word(seed: u64, trial: u64, key: u64, salt: u64) -> u64 {
-    let a = mix64(seed ^ 0x9e3779b97f4a7c15);
-    let b = mix64(a ^ trial.wrapping_mul(0xd1b54a32d192ed03));
-    mix64(b ^ key ^ salt.wrapping_mul(0x8cb92ba72f3d8dd7))
+    Trial::new(seed, trial).word(key, salt)
+}
+
+/// The streams of one (seed, trial): the part of the stream word that does
+/// not depend on the key, computed once per trial.
+#[derive(Debug, Clone, Copy)]
+pub struct Trial(u64);
+
+impl Trial {
+    #[inline]
+    pub fn new(seed: u64, trial: u64) -> Trial {
+        let a = mix64(seed ^ 0x9e3779b97f4a7c15);
+        Trial(mix64(a ^ trial.wrapping_mul(0xd1b54a32d192ed03)))
+    }
+
+    /// [`stream_word`] of this trial.
+    #[inline]
+    pub fn word(self, key: u64, salt: u64) -> u64 {
+        mix64(self.0 ^ key ^ salt.wrapping_mul(0x8cb92ba72f3d8dd7))
+    }
+
+    /// [`stream_unit`] of this trial.
+    #[inline]
+    pub fn unit(self, key: u64) -> f64 {
+        crate::dist::unit_f64(self.word(key, 0))
+    }
+
+    /// [`stream_rng`] of this trial.
+    #[inline]
+    pub fn rng(self, key: u64) -> Xoshiro256PlusPlus {
+        seeded(self.word(key, 1))
+    }
+
+    /// [`stream_rate_rng`] of this trial.
+    #[inline]
+    pub fn rate_rng(self, key: u64) -> Xoshiro256PlusPlus {
+        seeded(self.word(key, 2))
+    }
+}
+
+/// `Xoshiro256PlusPlus::seed_from_u64(word)` without the byte-wise fill:
+/// its state is four SplitMix64 outputs from `word` (never all zero, as
+/// `mix64` is a bijection with `mix64(x) = 0` only for `x = 0`).
+#[inline]
+fn seeded(word: u64) -> Xoshiro256PlusPlus {
+    const PHI: u64 = 0x9e3779b97f4a7c15;
+    let mut seed = [0u8; 32];
+    for (i, chunk) in seed.chunks_exact_mut(8).enumerate() {
+        let x = word.wrapping_add(PHI.wrapping_mul(i as u64 + 1));
+        chunk.copy_from_slice(&mix64(x).to_le_bytes());
+    }
+    Xoshiro256PlusPlus::from_seed(seed)
 }
 
 /// A uniform in [0, 1) for (seed, trial, key).
@@ -34,7 +83,7 @@ pub fn stream_unit(seed: u64, trial: u64, key: u64) -> f64 {
 /// A generator for the detailed draws of (seed, trial, key).
 #[inline]
 pub fn stream_rng(seed: u64, trial: u64, key: u64) -> Xoshiro256PlusPlus {
-    Xoshiro256PlusPlus::seed_from_u64(stream_word(seed, trial, key, 1))
+    Trial::new(seed, trial).rng(key)
 }
 
 /// A generator for a shock's uncertain rate in trial `trial` (drawn once per
@@ -42,7 +91,7 @@ pub fn stream_rng(seed: u64, trial: u64, key: u64) -> Xoshiro256PlusPlus {
 /// event draws, so a fixed-rate shock's events are as before).
 #[inline]
 pub fn stream_rate_rng(seed: u64, trial: u64, key: u64) -> Xoshiro256PlusPlus {
-    Xoshiro256PlusPlus::seed_from_u64(stream_word(seed, trial, key, 2))
+    Trial::new(seed, trial).rate_rng(key)
 }
 
 #[cfg(test)]
@@ -67,6 +116,25 @@ mod tests {
             (mean - 0.5).abs() < 4.0 * (1.0 / 12.0 / n as f64).sqrt(),
             "{mean}"
         );
+    }
+
+    #[test]
+    fn seeding_matches_seed_from_u64() {
+        use rand::Rng;
+        for i in 0..10_000u64 {
+            let w = mix64(i).wrapping_add(i);
+            for word in [
+                w,
+                i,
+                u64::MAX - i,
+                0u64.wrapping_sub(0x9e3779b97f4a7c15 * i),
+            ] {
+                let mut a = seeded(word);
+                let mut b = Xoshiro256PlusPlus::seed_from_u64(word);
+                assert_eq!(a, b, "{word}");
+                assert_eq!(a.next_u64(), b.next_u64());
+            }
+        }
     }
 
     /// Value stability: the stream words must never change between releases.
