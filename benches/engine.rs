@@ -1,35 +1,90 @@
-//! Criterion benchmarks of the engine on the bundled baseline: trials per
-//! second at 1 and 2 worker threads (`cargo bench --bench engine`).
+//! Criterion benchmarks of whole simulations (`cargo bench --bench engine`):
+//! trials per second of `run` on the bundled baseline and on the large
+//! synthetic scenario (200 commodities, 300 countries, 10 consumers, 1000
+//! shocks, 600 months; `common/synthetic.rs`), at 1 and 2 worker threads;
+//! `compare` of the baseline with the four bundled strategies; and one
+//! engine trial alone.
+
+#[path = "common/synthetic.rs"]
+mod synthetic;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use crmsim::compare::{self, Strategy};
 use crmsim::model::Model;
-use crmsim::scenario;
+use crmsim::scenario::{self, Source};
 use crmsim::sim::{self, RunOptions};
 
-fn baseline() -> Model {
-    let src = scenario::load_or_baseline(None).expect("bundled baseline parses");
-    Model::compile(&src.display, &src.scenario).expect("bundled baseline is valid")
+fn baseline_source() -> Source {
+    scenario::load_or_baseline(None).expect("bundled baseline parses")
 }
 
-fn bench_trials(c: &mut Criterion) {
-    let model = baseline();
-    let trials = 200_000u64;
+fn compile(src: &Source) -> Model {
+    Model::compile(&src.display, &src.scenario).expect("scenario is valid")
+}
+
+/// The four bundled strategies (scenarios/strategies/*.toml) on the baseline.
+fn bundled_strategies(base: &Source) -> Vec<Strategy> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/strategies");
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .expect("strategies folder")
+        .map(|e| e.expect("folder entry").path())
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .flat_map(|f| base.strategies_from_file(f).expect("strategy file loads"))
+        .map(|st| Strategy::compile(st).expect("strategy is valid"))
+        .collect()
+}
+
+/// `sim::run` of `model` over `trials` trials at 1 and 2 threads.
+fn bench_run(c: &mut Criterion, group: &str, model: &Model, trials: u64) {
+    let mut g = c.benchmark_group(group);
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(trials));
+    for threads in [1usize, 2] {
+        g.bench_function(format!("run {trials} trials, {threads} thread(s)"), |b| {
+            b.iter(|| {
+                let opts = RunOptions {
+                    trials,
+                    seed: 42,
+                    threads,
+                };
+                sim::run(&[model], opts, &|_| {}).expect("run succeeds")
+            })
+        });
+    }
+    g.finish();
+}
+
+fn bench_baseline(c: &mut Criterion) {
+    bench_run(c, "baseline", &compile(&baseline_source()), 100_000);
+}
+
+fn bench_large(c: &mut Criterion) {
+    let text = synthetic::scenario_toml(synthetic::Spec::LARGE);
+    let src = scenario::parse_bytes("synthetic.toml", text.as_bytes()).expect("parses");
+    bench_run(c, "large synthetic", &compile(&src), 200);
+}
+
+fn bench_compare(c: &mut Criterion) {
+    let src = baseline_source();
+    let base = compile(&src);
+    let strategies = bundled_strategies(&src);
+    let trials = 20_000u64;
     let mut g = c.benchmark_group("baseline");
     g.sample_size(10);
     g.throughput(Throughput::Elements(trials));
     for threads in [1usize, 2] {
-        g.bench_function(format!("{trials} trials, {threads} thread(s)"), |b| {
+        let name = format!("compare 4 strategies, {trials} trials, {threads} thread(s)");
+        g.bench_function(name, |b| {
             b.iter(|| {
-                sim::run(
-                    &[&model],
-                    RunOptions {
-                        trials,
-                        seed: 42,
-                        threads,
-                    },
-                    &|_| {},
-                )
-                .expect("run succeeds")
+                let opts = RunOptions {
+                    trials,
+                    seed: 42,
+                    threads,
+                };
+                compare::evaluate(&base, &strategies, opts, &|_| {}).expect("compare succeeds")
             })
         });
     }
@@ -37,7 +92,7 @@ fn bench_trials(c: &mut Criterion) {
 }
 
 fn bench_single_trial(c: &mut Criterion) {
-    let model = baseline();
+    let model = compile(&baseline_source());
     let engine = crmsim::engine::Engine::new(&model, 42);
     let mut scratch = engine.scratch();
     let mut trial = 0u64;
@@ -49,5 +104,11 @@ fn bench_single_trial(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench_trials, bench_single_trial);
+criterion_group!(
+    benches,
+    bench_baseline,
+    bench_compare,
+    bench_large,
+    bench_single_trial
+);
 criterion_main!(benches);

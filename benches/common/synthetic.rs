@@ -115,7 +115,7 @@ fn consumers(s: &mut String, spec: Spec) {
             "[[consumer]]\nid = \"K{j}\"\nname = \"Consumer {j}\"\n\
              demand_share = {{ {} }}\nstockpile_months = {{ {} }}\n",
             per(share),
-            per(if j % 2 == 0 { 1.0 } else { 0.0 })
+            per(if j.is_multiple_of(2) { 1.0 } else { 0.0 })
         );
     }
 }
@@ -166,7 +166,11 @@ fn shock(s: &mut String, m: &mut Mixer, i: usize, spec: Spec, producers: &[Vec<u
         commodities.join(", "),
         0.005 + 0.01 * m.unit(),
         6.0 + 18.0 * m.unit(),
-        if i % 3 == 0 { "independent" } else { "shared" }
+        if i.is_multiple_of(3) {
+            "independent"
+        } else {
+            "shared"
+        }
     );
     if kind == "export_ban" {
         let _ = writeln!(s, "leakage = 0.1");
