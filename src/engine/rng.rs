@@ -127,7 +127,7 @@ mod tests {
                 w,
                 i,
                 u64::MAX - i,
-                0u64.wrapping_sub(0x9e3779b97f4a7c15 * i),
+                0u64.wrapping_sub(0x9e3779b97f4a7c15u64.wrapping_mul(i)),
             ] {
                 let mut a = seeded(word);
                 let mut b = Xoshiro256PlusPlus::seed_from_u64(word);
