@@ -3,6 +3,7 @@
 //! library modules.
 
 mod record_cmds;
+mod study;
 mod sweep;
 
 use std::io::IsTerminal;
@@ -122,6 +123,13 @@ pub enum Command {
     /// comment naming the matched events. Comments and layout of the file are
     /// kept; calibrating the result again changes nothing.
     Calibrate(record_cmds::CalibrateArgs),
+    /// Run a bundled study and write its page, figures and answer.
+    ///
+    /// `crmsim study alliances`: do alliances buffer supply shocks, for whom
+    /// and at whose expense? Writes a markdown page with every number under
+    /// the crmsim command that reproduces it (see `crmsim study alliances --help`).
+    #[command(subcommand)]
+    Study(study::StudyKind),
 }
 
 #[derive(Debug, Args)]
@@ -212,7 +220,11 @@ pub struct PlotArgs {
 pub fn run(cli: Cli) -> Result<(), Error> {
     if matches!(
         cli.command,
-        Command::Run(_) | Command::Compare(_) | Command::Plot(_) | Command::Sweep(_)
+        Command::Run(_)
+            | Command::Compare(_)
+            | Command::Plot(_)
+            | Command::Sweep(_)
+            | Command::Study(_)
     ) {
         crate::output::install_signal_handler();
     }
@@ -245,6 +257,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Inspect { file, json } => inspect_cmd(&file, json),
         Command::Backtest(args) => record_cmds::backtest_cmd(&args),
         Command::Calibrate(args) => record_cmds::calibrate_cmd(&args),
+        Command::Study(kind) => study::study_cmd(&kind),
     }
 }
 

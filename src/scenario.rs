@@ -319,6 +319,17 @@ impl Source {
             source: e,
         })?;
         let text = utf8(&display, &bytes)?;
+        self.strategies_from_text(&display, text)
+    }
+
+    /// The strategies of a strategy file's text (e.g. one built into the
+    /// binary), patched onto this scenario; `display` names it in messages.
+    pub fn strategies_from_text(
+        &self,
+        display: &str,
+        text: &str,
+    ) -> Result<Vec<StrategySource>, Error> {
+        let display = display.to_string();
         if let Ok(t) = toml::from_str::<toml::Table>(text)
             && t.contains_key("scenario")
         {
