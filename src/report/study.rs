@@ -220,9 +220,9 @@ pub fn answer(s: &AllianceStudy) -> String {
     ));
     if let Some((k, j, c)) = &best {
         a.push_str(&format!(
-            ", at most by {} pp ({j}, {})",
+            ", at most by {} pp ({} in {j})",
             fixed(c.v * 100.0, 2),
-            lower(s.name_of(k))
+            plain(k)
         ));
     }
     a.push_str(". ");
@@ -235,47 +235,78 @@ pub fn answer(s: &AllianceStudy) -> String {
 }
 
 fn where_not(s: &AllianceStudy, members: &[String]) -> String {
-    let none: Vec<String> = s
+    let none: Vec<&str> = s
         .commodities
         .iter()
-        .filter(|(k, _)| {
+        .map(|(k, _)| k.as_str())
+        .filter(|k| {
             members.iter().all(|j| {
                 s.cell("no-alliances", k, j, Effect::Removed, Measure::Mean)
                     .is_none_or(|c| c.v.abs() < NONE * 10.0)
             })
         })
-        .map(|(_, n)| lower(n))
         .collect();
-    if none.is_empty() {
-        return String::new();
+    let short = |k: &str| {
+        members
+            .iter()
+            .any(|j| s.base(k, j).is_some_and(|m| m.mean >= 0.01))
+    };
+    let (hard, rare): (Vec<&str>, Vec<&str>) = none.iter().partition(|k| short(k));
+    let mut out = String::new();
+    if !rare.is_empty() {
+        out.push_str(&format!(
+            "They do next to nothing (under 0.05 pp for every member) for {}, which members are rarely short of \
+             (mean under 1%). ",
+            list(&rare)
+        ));
     }
-    format!(
-        "They do next to nothing (under 0.05 pp for every member) for {}: members hold little of the final-stage \
-         capacity there, so there is little to surge or divert. ",
-        none.join(", ")
-    )
+    if !hard.is_empty() {
+        out.push_str(&format!(
+            "Nor do they for {}, where members are short (mean of 1% or more) but the alliances bring almost \
+             nothing: their producers hold little of the final stage, or the help comes after the ramp. ",
+            list(&hard)
+        ));
+    }
+    out
+}
+
+/// "a, b and c" of plain commodity names.
+fn list(ks: &[&str]) -> String {
+    let names: Vec<String> = ks.iter().map(|k| plain(k)).collect();
+    match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        Some((last, _)) => last.clone(),
+        None => String::new(),
+    }
+}
+
+/// A commodity id as a word: `rare_earths` -> `rare earths`.
+fn plain(k: &str) -> String {
+    k.replace('_', " ")
 }
 
 /// The alliances' largest help to a member for the target commodities.
 fn focus(s: &AllianceStudy, members: &[String]) -> String {
-    let parts: Vec<String> = crate::study::TARGET_COMMODITIES
-        .iter()
-        .filter_map(|k| {
-            let best = members
-                .iter()
-                .filter_map(|j| s.cell("no-alliances", k, j, Effect::Removed, Measure::Mean))
-                .map(|c| c.v)
-                .fold(f64::NEG_INFINITY, f64::max);
-            best.is_finite()
-                .then(|| format!("{} pp for {}", fixed(best * 100.0, 2), lower(s.name_of(k))))
-        })
-        .collect();
-    if parts.is_empty() {
+    let mut names = Vec::new();
+    let mut values = Vec::new();
+    for k in crate::study::TARGET_COMMODITIES {
+        let best = members
+            .iter()
+            .filter_map(|j| s.cell("no-alliances", k, j, Effect::Removed, Measure::Mean))
+            .map(|c| c.v)
+            .fold(f64::NEG_INFINITY, f64::max);
+        if best.is_finite() {
+            names.push(k);
+            values.push(format!("{} pp", fixed(best * 100.0, 2)));
+        }
+    }
+    if names.is_empty() {
         return String::new();
     }
     format!(
-        "For the two materials China controls most tightly, they avoid at most {} of a member's demand. ",
-        parts.join(" and ")
+        "For {} (the targets below) they avoid at most {} of a member's demand. ",
+        list(&names),
+        values.join(" and ")
     )
 }
 
@@ -286,9 +317,9 @@ fn losers(s: &AllianceStudy) -> String {
         && c.v < -NONE
     {
         out.push_str(&format!(
-            "The help is partly a transfer: diversion raises non-members' shortfall, by up to {} pp ({j}, {}). ",
+            "The help is partly a transfer: diversion raises non-members' shortfall, by up to {} pp ({} in {j}). ",
             fixed(-c.v * 100.0, 2),
-            lower(s.name_of(&k))
+            plain(&k)
         ));
     }
     // the EU partnerships' diversion against MSP members outside them
@@ -302,8 +333,8 @@ fn losers(s: &AllianceStudy) -> String {
     {
         out.push_str(&format!(
             "Alliances also compete: the EU partnerships divert supply away from MSP partners outside them, \
-             raising {j}'s {} shortfall by {} pp. ",
-            lower(s.name_of(&k)),
+             raising the {} shortfall of {j} by {} pp. ",
+            plain(&k),
             fixed(-c.v * 100.0, 2)
         ));
     }
@@ -314,9 +345,9 @@ fn deepening_and_target(s: &AllianceStudy, members: &[String]) -> String {
     let mut out = String::new();
     if let Some((k, j, c)) = s.extreme("msp-deepened", Effect::Added, members, false) {
         out.push_str(&format!(
-            "Deepening the MSP with its announced projects cuts a member's mean by at most {} pp ({j}, {}). ",
+            "Deepening the MSP with its announced projects cuts a member's mean by at most {} pp ({} in {j}). ",
             fixed(c.v * 100.0, 2),
-            lower(s.name_of(&k))
+            plain(&k)
         ));
     }
     let rows: Vec<&TargetRow> = s.targets.iter().filter_map(|r| r.target.as_ref()).collect();
@@ -325,13 +356,13 @@ fn deepening_and_target(s: &AllianceStudy, members: &[String]) -> String {
         out.push_str(&format!(
             "No MSP spare capacity, even members doubling their output, brings any member's chance of losing more \
              than a tenth of its {} under 1%: that needs new capacity or stocks, not alliances. ",
-            target_names(s)
+            target_names()
         ));
     } else if !rows.is_empty() {
         out.push_str(&format!(
             "MSP spare capacity brings members' chance of losing more than a tenth of their {} under 1% in {} of {} \
              cases (see the targets below). ",
-            target_names(s),
+            target_names(),
             rows.len() - nowhere,
             rows.len()
         ));
@@ -339,10 +370,10 @@ fn deepening_and_target(s: &AllianceStudy, members: &[String]) -> String {
     out
 }
 
-fn target_names(s: &AllianceStudy) -> String {
+fn target_names() -> String {
     crate::study::TARGET_COMMODITIES
         .iter()
-        .map(|k| lower(s.name_of(k)))
+        .map(|k| plain(k))
         .collect::<Vec<_>>()
         .join(" or ")
 }
@@ -356,9 +387,9 @@ fn fragmentation_sentence(s: &AllianceStudy, members: &[String], alliances_avg: 
     );
     if let Some((k, j, c)) = s.extreme("fragmentation", Effect::Added, members, true) {
         out.push_str(&format!(
-            " (up to {} pp, {j}, {})",
+            " (up to {} pp, {} in {j})",
             fixed(-c.v * 100.0, 2),
-            lower(s.name_of(&k))
+            plain(&k)
         ));
     }
     if alliances_avg > NONE && avg > 0.0 {
