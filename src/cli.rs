@@ -125,11 +125,16 @@ pub enum Command {
     Calibrate(record_cmds::CalibrateArgs),
     /// Run a bundled study and write its page, figures and answer.
     ///
-    /// `crmsim study alliances`: do alliances buffer supply shocks, for whom
-    /// and at whose expense? Writes a markdown page with every number under
-    /// the crmsim command that reproduces it (see `crmsim study alliances --help`).
-    #[command(subcommand)]
-    Study(study::StudyKind),
+    /// `crmsim study alliances`: do the MSP and the EU partnerships buffer
+    /// supply shocks, for whom, at whose expense? Compares the bundled
+    /// alliance strategies (no-alliances, msp-only, eu-partnerships-only,
+    /// msp-deepened, fragmentation) with the bundled baseline on common
+    /// random numbers, runs tornadoes of the alliance parameters for the EU
+    /// and the rest of the world, and searches the MSP spare capacity that
+    /// brings each member's P(>10%) under 1% for rare earths and gallium.
+    /// Writes the page FILE.md (the answer, tables, and the crmsim command
+    /// behind every number) and its figures into the folder FILE/ beside it.
+    Study(study::StudyArgs),
 }
 
 #[derive(Debug, Args)]
@@ -257,7 +262,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Inspect { file, json } => inspect_cmd(&file, json),
         Command::Backtest(args) => record_cmds::backtest_cmd(&args),
         Command::Calibrate(args) => record_cmds::calibrate_cmd(&args),
-        Command::Study(kind) => study::study_cmd(&kind),
+        Command::Study(args) => study::study_cmd(&args),
     }
 }
 

@@ -5,32 +5,28 @@
 
 use std::path::{Path, PathBuf};
 
-use clap::{Args, Subcommand};
+use clap::Args;
 
 use super::{default_threads, emit};
 use crate::error::{Error, InputErrors};
 use crate::plot::Formats;
 use crate::report::study::{ANSWER_BEGIN, ANSWER_END};
 use crate::report::{self, sensitivity};
-use crate::sim::{self, RunOptions};
+use crate::sim;
 
-#[derive(Debug, Subcommand)]
-pub enum StudyKind {
+/// The bundled studies.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum StudyName {
     /// Do the MSP and the EU partnerships buffer supply shocks, for whom, at whose expense?
-    ///
-    /// Compares the bundled alliance strategies (no-alliances, msp-only,
-    /// eu-partnerships-only, msp-deepened, fragmentation) with the bundled
-    /// baseline on common random numbers, runs tornadoes of the alliance
-    /// parameters for the EU and the rest of the world, and searches the MSP
-    /// spare capacity that brings each member's P(>10%) under 1% for rare
-    /// earths and gallium. Writes the page FILE.md with the answer, tables
-    /// and the crmsim command behind every number, and its figures into the
-    /// folder FILE/ beside it.
-    Alliances(StudyArgs),
+    Alliances,
 }
 
+/// Arguments of `crmsim study`.
 #[derive(Debug, Args)]
 pub struct StudyArgs {
+    /// The study to run.
+    #[arg(value_enum)]
+    pub name: StudyName,
     /// Trials of every run of the study.
     #[arg(long, value_name = "N", default_value_t = crate::study::DEFAULT_TRIALS)]
     pub trials: u64,
@@ -107,8 +103,9 @@ fn command_line(args: &StudyArgs, seed: u64) -> String {
     c
 }
 
-pub fn study_cmd(kind: &StudyKind) -> Result<(), Error> {
-    let StudyKind::Alliances(args) = kind;
+/// Runs a study and writes its page, figures and (with --readme) answer.
+pub fn study_cmd(args: &StudyArgs) -> Result<(), Error> {
+    let StudyName::Alliances = args.name;
     if args.trials == 0 || args.trials > sim::MAX_TRIALS {
         return Err(Error::Usage(format!(
             "--trials must be between 1 and {}, got {}",
@@ -127,29 +124,18 @@ pub fn study_cmd(kind: &StudyKind) -> Result<(), Error> {
         None => None,
     };
     let out = crate::output::OutputDir::prepare(&folder)?;
-    let seed = args.seed.unwrap_or_else(|| {
-        crate::scenario::load_or_baseline(None)
-            .ok()
-            .and_then(|s| crate::model::Model::compile(&s.display, &s.scenario).ok())
-            .map(|m| m.seed)
-            .unwrap_or(0)
-    });
-    let opts = RunOptions {
-        trials: args.trials,
-        seed,
-        threads: args
-            .threads
-            .map(|t| t as usize)
-            .unwrap_or_else(default_threads),
-    };
+    let threads = args
+        .threads
+        .map(|t| t as usize)
+        .unwrap_or_else(default_threads);
     let quiet = args.quiet;
     let note = |what: &str| {
         if !quiet {
             eprintln!("crmsim: study: {what}");
         }
     };
-    let mut study = crate::study::alliances(opts, &note, &|_| {})?;
-    study.commands.study = command_line(args, seed);
+    let mut study = crate::study::alliances(args.trials, args.seed, threads, &note, &|_| {})?;
+    study.commands.study = command_line(args, study.seed);
     study.commands.figures_dir = folder
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -157,9 +143,8 @@ pub fn study_cmd(kind: &StudyKind) -> Result<(), Error> {
     note("drawing figures and writing the page");
     let figs = crate::plot::study::render_all(&study, Formats::Svg)?;
     let written = sensitivity::write_figures(&figs, out.staging())?;
-    let page = report::study::render(&study);
     out.commit(&written)?;
-    report::write_atomic(&args.out, page.as_bytes())?;
+    report::write_atomic(&args.out, report::study::render(&study).as_bytes())?;
     let mut text = format!(
         "wrote {}\nfigures: {} files in {}\n",
         args.out.display(),
@@ -175,8 +160,5 @@ pub fn study_cmd(kind: &StudyKind) -> Result<(), Error> {
         report::write_atomic(p, new.as_bytes())?;
         text.push_str(&format!("updated the answer in {}\n", p.display()));
     }
-    if !quiet {
-        emit(&text)?;
-    }
-    Ok(())
+    if quiet { Ok(()) } else { emit(&text) }
 }

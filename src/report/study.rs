@@ -407,7 +407,8 @@ fn setup(md: &mut String, s: &AllianceStudy) {
     md.push_str(&format!(
         "The whole page comes from one command, `{}` (at the default {} trials, about three minutes on 2 \
          cores). It runs, on the same random draws (common random numbers), these crmsim commands, whose output \
-         holds every number below:\n\n",
+         holds every number below (run them from the repository root; without installing crmsim, write \
+         `cargo run --release --` in place of `crmsim`):\n\n",
         s.commands.study,
         crate::format::thousands(crate::study::DEFAULT_TRIALS)
     ));
@@ -506,7 +507,9 @@ fn alliances_today(md: &mut String, s: &AllianceStudy) {
     md.push_str(
         "Shortfall avoided thanks to both alliances: the mean shortfall with both removed (`no-alliances`) minus \
          today's. Positive = the alliances help that consumer; negative = they hurt it (diversion takes supply from \
-         non-members). The last column is the world's expected shortfall avoided, in tonnes.\n\n**Mean**\n\n",
+         non-members). The last column is the world's expected shortfall avoided, in tonnes. In the output of \
+         the `crmsim compare` command above, these are the `no-alliances` rows with the sign turned: minus \
+         `d.mean`, minus `d.cvar95`, minus `t avoided`.\n\n**Mean**\n\n",
     );
     table(md, s, "no-alliances", Effect::Removed, Measure::Mean);
     md.push_str("**cvar95** (mean of the worst 5% of trials)\n\n");
@@ -572,7 +575,8 @@ fn each_alliance(md: &mut String, s: &AllianceStudy) {
         ("msp-only", "the EU partnerships (removed by `msp-only`)"),
     ] {
         md.push_str(&format!(
-            "### What {what} adds, the other alliance kept\n\nMean shortfall avoided, pp:\n\n"
+            "### What {what} adds, the other alliance kept\n\nMean shortfall avoided, pp (minus `d.mean` of \
+             the `{strategy}` rows of `crmsim compare`):\n\n"
         ));
         table(md, s, strategy, Effect::Removed, Measure::Mean);
         md.push_str(&gains_list(s, strategy));
@@ -594,7 +598,10 @@ fn each_alliance(md: &mut String, s: &AllianceStudy) {
 
 fn deepened(md: &mut String, s: &AllianceStudy) {
     md.push_str("## Deepening the MSP: what it buys, and at what cost\n\n");
-    md.push_str("Mean shortfall avoided by `msp-deepened` against today, pp:\n\n");
+    md.push_str(
+        "Mean shortfall avoided by `msp-deepened` against today, pp (`d.mean` and `t avoided` of its rows of \
+         `crmsim compare`):\n\n",
+    );
     table(md, s, "msp-deepened", Effect::Added, Measure::Mean);
     md.push_str("cvar95 avoided, pp:\n\n");
     table(md, s, "msp-deepened", Effect::Added, Measure::Cvar95);
@@ -664,7 +671,8 @@ fn fragmentation(md: &mut String, s: &AllianceStudy) {
     md.push_str(
         "`fragmentation` keeps the alliances and lets China answer them: every year a high-tension year (the \
          2023-2025 pace of new export controls), and its random export restrictions aimed at the consumers in \
-         the alliances. Shortfall it adds against today (positive = more shortfall), pp:\n\n**Mean**\n\n",
+         the alliances. Shortfall it adds against today (positive = more shortfall), pp (minus `d.mean` and \
+         `d.cvar95` of its rows of `crmsim compare`):\n\n**Mean**\n\n",
     );
     table(md, s, "fragmentation", Effect::Removed, Measure::Mean);
     md.push_str("**cvar95**\n\n");

@@ -47,14 +47,22 @@ pub const TARGET_VARY: &str = "alliance.msp.spare_capacity=0..1";
 /// Commodities of the target search.
 pub const TARGET_COMMODITIES: [&str; 2] = ["rare_earths", "gallium"];
 
-/// Runs the alliance study; `note` is told each part as it starts.
+/// Runs the alliance study at `trials` and `seed` (default: the
+/// baseline's); `note` is told each part as it starts.
 pub fn alliances(
-    opts: RunOptions,
+    trials: u64,
+    seed: Option<u64>,
+    threads: usize,
     note: &(dyn Fn(&str) + Sync),
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<AllianceStudy, Error> {
     let source = scenario::parse_bytes(BASE_PATH, scenario::BASELINE_TOML.as_bytes())?;
     let base = Model::compile(&source.display, &source.scenario)?;
+    let opts = RunOptions {
+        trials,
+        seed: seed.unwrap_or(base.seed),
+        threads,
+    };
     let strategies = source
         .strategies_from_text(STRATEGIES_PATH, STRATEGIES_TOML)?
         .into_iter()
