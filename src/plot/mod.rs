@@ -24,6 +24,10 @@
 //! | `attribution`           | [`attribution`]   | base world shortfall (mean and tail) split by kind of shock |
 //! | `attribution-sources`   | [`attribution`]   | the same split by source (shock or event) |
 //! | `attribution-countries` | [`attribution`]   | the same split by producer country |
+//!
+//! `crmsim sweep` draws its own figures ([`sweep`], [`tornado`],
+//! [`sweep_grid`]); `crmsim study` draws those of a study page ([`study`]),
+//! with the who-gains-who-loses bars of [`gains`].
 
 pub mod attribution;
 pub mod backtest;

@@ -544,10 +544,10 @@ fn gains_list(s: &AllianceStudy, strategy: &str) -> String {
             }
         }
         if !g.is_empty() {
-            gains.push(format!("{} ({})", lower(s.name_of(k)), g.join(", ")));
+            gains.push(format!("{}: {}", lower(s.name_of(k)), g.join(", ")));
         }
         if !l.is_empty() {
-            losses.push(format!("{} ({})", lower(s.name_of(k)), l.join(", ")));
+            losses.push(format!("{}: {}", lower(s.name_of(k)), l.join(", ")));
         }
     }
     let join = |v: &[String]| {
