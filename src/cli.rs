@@ -3,6 +3,7 @@
 //! library modules.
 
 mod record_cmds;
+mod shard;
 mod study;
 mod sweep;
 
@@ -54,6 +55,15 @@ pub enum Command {
     /// chance of doing better than the base in a trial, and tonnes of expected
     /// shortfall avoided per million of cost. Writes the same files as `run`.
     Compare(CompareArgs),
+    /// Merge the partial files of a sharded run into that run's output.
+    ///
+    /// `run` and `compare` with --shard I/N simulate only shard I of N (a
+    /// fixed range of the trials) and write DIR/part-I-of-N.crmpart. `merge`
+    /// checks that the partials belong together (same scenario, strategies,
+    /// seed, trials and N; every shard exactly once; checksums valid) and
+    /// writes exactly what the unsharded run writes: summary.json,
+    /// metrics.csv, figures, report.html and the tables. See docs/cluster.md.
+    Merge(MergeArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     ///
     /// For example: `mkdir -p ~/.local/share/bash-completion/completions && crmsim completions bash > ~/.local/share/bash-completion/completions/crmsim`.
@@ -147,6 +157,27 @@ pub struct CompareArgs {
     /// Print the ranking for every consumer, not only the world.
     #[arg(long)]
     pub details: bool,
+    #[command(flatten)]
+    pub shard: shard::ShardArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The partial files (part-I-of-N.crmpart), one per shard, in any order.
+    #[arg(required = true, value_name = "PART")]
+    pub parts: Vec<PathBuf>,
+    /// Folder for the output files; default: output/<scenario name>.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Skip the figures and report.html.
+    #[arg(long)]
+    pub no_figures: bool,
+    /// Print nothing but errors (no tables, no progress lines).
+    #[arg(long)]
+    pub quiet: bool,
+    /// Print the ranking for every consumer, not only the world (comparisons).
+    #[arg(long)]
+    pub details: bool,
 }
 
 #[derive(Debug, Args)]
@@ -156,6 +187,8 @@ pub struct RunCmd {
     /// Not an option of `run`: strategies are evaluated by `compare`.
     #[arg(long = "strategy", value_name = "FILE", hide = true)]
     pub strategies: Vec<PathBuf>,
+    #[command(flatten)]
+    pub shard: shard::ShardArgs,
 }
 
 #[derive(Debug, Args)]
@@ -229,6 +262,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             | Command::Compare(_)
             | Command::Plot(_)
             | Command::Sweep(_)
+            | Command::Merge(_)
             | Command::Study(_)
     ) {
         crate::output::install_signal_handler();
@@ -247,9 +281,16 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                     f.display()
                 )));
             }
-            run_cmd(&args.run, &[], false, false)
+            run_cmd(&args.run, &[], false, false, args.shard.get())
         }
-        Command::Compare(args) => run_cmd(&args.run, &args.strategies, true, args.details),
+        Command::Compare(args) => run_cmd(
+            &args.run,
+            &args.strategies,
+            true,
+            args.details,
+            args.shard.get(),
+        ),
+        Command::Merge(args) => shard::merge_cmd(&args),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             let mut buf = Vec::new();
@@ -307,6 +348,13 @@ fn load_strategies(source: &Source, files: &[PathBuf]) -> Result<Vec<Strategy>, 
     for f in files {
         patched.extend(source.strategies_from_file(f)?);
     }
+    compile_strategies(patched)
+}
+
+/// Compiles patched strategies; a strategy id given twice is an input error.
+pub(crate) fn compile_strategies(
+    patched: Vec<scenario::StrategySource>,
+) -> Result<Vec<Strategy>, Error> {
     let mut out: Vec<Strategy> = Vec::new();
     for st in patched {
         if out.iter().any(|o| o.id == st.id) {
@@ -373,7 +421,7 @@ fn trials_of(args: &RunArgs, source: &Source, model: &Model) -> Result<u64, Erro
 
 /// Progress on standard error: a bar on a terminal, else a line every 10%
 /// (for logs and CI); nothing with `--quiet`.
-struct Progress {
+pub(crate) struct Progress {
     bar: Option<indicatif::ProgressBar>,
     lines: bool,
     total: u64,
@@ -449,13 +497,16 @@ fn file_refs(files: &[PathBuf]) -> Result<Vec<crate::results::FileRef>, Error> {
         .collect()
 }
 
-fn run_cmd(
-    args: &RunArgs,
-    strategy_files: &[PathBuf],
-    compare: bool,
-    details: bool,
-) -> Result<(), Error> {
-    let started = now();
+/// A run's inputs, loaded, compiled and checked.
+pub(crate) struct Loaded {
+    pub source: Source,
+    pub model: Model,
+    pub strategies: Vec<Strategy>,
+    pub trials: u64,
+    pub seed: u64,
+}
+
+fn load_run(args: &RunArgs, strategy_files: &[PathBuf], compare: bool) -> Result<Loaded, Error> {
     let source = scenario::load_or_baseline(args.file.as_ref())?;
     let model = load_model(&source)?;
     let strategies = load_strategies(&source, strategy_files)?;
@@ -467,94 +518,140 @@ fn run_cmd(
     }
     let trials = trials_of(args, &source, &model)?;
     let seed = args.seed.unwrap_or(model.seed);
+    Ok(Loaded {
+        source,
+        model,
+        strategies,
+        trials,
+        seed,
+    })
+}
+
+fn run_cmd(
+    args: &RunArgs,
+    strategy_files: &[PathBuf],
+    compare: bool,
+    details: bool,
+    shard: Option<shard::Shard>,
+) -> Result<(), Error> {
+    let started = now();
+    let run = load_run(args, strategy_files, compare)?;
     let threads = args
         .threads
         .map(|t| t as usize)
         .unwrap_or_else(default_threads);
+    if let Some(sh) = shard {
+        return shard::write_shard(args, &run, strategy_files, compare, sh, threads);
+    }
     let out_dir = args
         .out
         .clone()
-        .unwrap_or_else(|| Path::new("output").join(&model.name));
+        .unwrap_or_else(|| Path::new("output").join(&run.model.name));
     // Before simulating: the folder is free, ours and writable.
     let out = crate::output::OutputDir::prepare(&out_dir)?;
     let strategy_refs = file_refs(strategy_files)?;
 
-    // Two passes over the trials: aggregates, then paired differences and attribution.
-    let progress = Progress::new(args.quiet, 2 * trials);
+    // One pass over the trials: aggregates, paired differences, attribution.
+    let progress = Progress::new(args.quiet, run.trials);
     let outcome = compare::evaluate(
-        &model,
-        &strategies,
+        &run.model,
+        &run.strategies,
         RunOptions {
-            trials,
-            seed,
+            trials: run.trials,
+            seed: run.seed,
             threads,
         },
         &|n| progress.add(n),
     )?;
     progress.finish();
-    let mut runs: Vec<(&str, &Model, &sim::RunResult)> =
-        vec![("base", &model, &outcome.results[0])];
-    for (st, r) in strategies.iter().zip(&outcome.results[1..]) {
-        runs.push((st.id.as_str(), &st.model, r));
-    }
-    let mut summary = Summary::new(&model, &source.sha256, seed, trials, &runs);
-    summary.comparison = outcome.comparison.clone();
-    summary.attribution = Some(outcome.attribution.clone());
-    summary.run = Some(crate::results::RunInfo {
+    let t1 = outcome.seconds;
+    let what = if run.strategies.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " (base and {})",
+            crate::format::count(run.strategies.len(), "strategy", "strategies")
+        )
+    };
+    let headline = format!(
+        "{}: {} trials{what}, seed {}, {threads} threads: {:.2} s ({} trials/s, attribution included)\n",
+        run.source.display,
+        crate::format::thousands(run.trials),
+        run.seed,
+        t1,
+        crate::format::thousands((run.trials as f64 / t1.max(1e-9)).round() as u64),
+    );
+    let info = crate::results::RunInfo {
         command_line: std::env::args().collect(),
         strategy_files: strategy_refs,
         started,
         finished: String::new(),
         crmsim_version: env!("CARGO_PKG_VERSION").to_string(),
         threads,
-    });
-    let figures = (!args.no_figures).then_some(Formats::Both);
+    };
+    let show = Show {
+        quiet: args.quiet,
+        figures: !args.no_figures,
+        details,
+        headline,
+    };
+    write_outcome(&run, &outcome, info, out, &out_dir, &show, &progress)
+}
+
+/// How a finished run is shown: the terminal output and whether to draw.
+pub(crate) struct Show {
+    pub quiet: bool,
+    pub figures: bool,
+    pub details: bool,
+    /// The first line printed (what was simulated, how fast).
+    pub headline: String,
+}
+
+/// Writes summary.json, metrics.csv and (unless `show.figures` is off) the
+/// figures and report.html of a finished run into `out`, then prints the
+/// tables.
+pub(crate) fn write_outcome(
+    run: &Loaded,
+    outcome: &compare::Outcome,
+    mut info: crate::results::RunInfo,
+    out: crate::output::OutputDir,
+    out_dir: &Path,
+    show: &Show,
+    progress: &Progress,
+) -> Result<(), Error> {
+    let model = &run.model;
+    let mut runs: Vec<(&str, &Model, &sim::RunResult)> = vec![("base", model, &outcome.results[0])];
+    for (st, r) in run.strategies.iter().zip(&outcome.results[1..]) {
+        runs.push((st.id.as_str(), &st.model, r));
+    }
+    let mut summary = Summary::new(model, &run.source.sha256, run.seed, run.trials, &runs);
+    summary.comparison = outcome.comparison.clone();
+    summary.attribution = Some(outcome.attribution.clone());
+    let figures = show.figures.then_some(Formats::Both);
     if figures.is_some() {
         progress.note("drawing figures and report.html");
     }
     let fig_started = Instant::now();
-    if let Some(r) = summary.run.as_mut() {
-        r.finished = now();
-    }
+    info.finished = now();
+    summary.run = Some(info);
     let written = report::write_run(out.staging(), &summary, figures)?;
     let fig_seconds = fig_started.elapsed().as_secs_f64();
     let staging = out.staging().to_path_buf();
     out.commit(&written)?;
-    if args.quiet {
+    if show.quiet {
         return Ok(());
     }
-    let [t1, t2] = outcome.pass_seconds;
-    let what = if strategies.is_empty() {
-        String::new()
-    } else {
-        format!(
-            " (base and {} {})",
-            strategies.len(),
-            if strategies.len() == 1 {
-                "strategy"
-            } else {
-                "strategies"
-            }
-        )
-    };
-    let mut text = format!(
-        "{}: {} trials{what}, seed {seed}, {threads} threads: {:.2} s ({} trials/s); paired pass and attribution {:.2} s\n",
-        source.display,
-        crate::format::thousands(trials),
-        t1,
-        crate::format::thousands((trials as f64 / t1.max(1e-9)).round() as u64),
-        t2
-    );
+    let mut text = show.headline.clone();
     for w in &model.warnings {
         text.push_str(&format!("warning: {w}\n"));
     }
-    text.push_str(&table::render(&model, &outcome.results[0], trials));
+    text.push_str(&table::render(model, &outcome.results[0], run.trials));
     if let Some(c) = &summary.comparison {
-        text.push_str(&table::render_comparison(&model, c, details));
+        text.push_str(&table::render_comparison(model, c, show.details));
     }
     text.push('\n');
     text.push_str(&wrote_lines(
-        &out_dir,
+        out_dir,
         &written,
         &staging,
         fig_seconds,

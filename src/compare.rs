@@ -2,10 +2,9 @@
 //! of shortfall to its causes.
 //!
 //! A comparison runs every model on the same trials (common random numbers)
-//! twice: the first pass gives each run's aggregates (and so its p95), the
-//! second the paired differences of each strategy against the base, trial by
-//! trial, and the base's attribution. Both passes draw exactly the same
-//! events, so the second pass is a replay, not new sampling.
+//! in one pass: each run's aggregates, the paired differences of each
+//! strategy against the base, trial by trial, and the base's attribution
+//! (see [`crate::sim`]).
 
 use crate::engine::Engine;
 use crate::error::{Error, InputErrors};
@@ -15,7 +14,7 @@ pub use crate::results::comparison::{
 };
 use crate::results::series_ids;
 use crate::scenario::StrategySource;
-use crate::sim::{self, PairedAcc, RunOptions, RunResult};
+use crate::sim::{self, PairedAcc, RunOptions, RunResult, Totals};
 
 /// 95% two-sided normal quantile.
 pub const Z95: f64 = 1.959963984540054;
@@ -49,8 +48,8 @@ pub struct Outcome {
     pub results: Vec<RunResult>,
     pub comparison: Option<Comparison>,
     pub attribution: Attribution,
-    /// Seconds spent in the first pass and in the second (paired) pass.
-    pub pass_seconds: [f64; 2],
+    /// Seconds spent simulating (the one pass over the trials).
+    pub seconds: f64,
 }
 
 /// Runs the base and every strategy on the same draws; see the module docs.
@@ -60,22 +59,45 @@ pub fn evaluate(
     opts: RunOptions,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Outcome, Error> {
-    let mut engines = vec![Engine::new(base, opts.seed)];
-    engines.extend(strategies.iter().map(|s| Engine::new(&s.model, opts.seed)));
+    let engines = engines(base, strategies, opts.seed);
     let t0 = std::time::Instant::now();
-    let results = sim::run_engines(&engines, opts, progress)?;
-    let t1 = std::time::Instant::now();
-    let paired = sim::run_paired(&engines, &results, opts, progress)?;
-    let t2 = std::time::Instant::now();
+    let totals = sim::accumulate(&engines, opts, true, 0..opts.trials, progress)?;
+    Ok(assemble(
+        base,
+        strategies,
+        &engines,
+        totals,
+        t0.elapsed().as_secs_f64(),
+    ))
+}
+
+/// The engines of a comparison: the base first, then each strategy.
+pub fn engines<'m>(base: &'m Model, strategies: &'m [Strategy], seed: u64) -> Vec<Engine<'m>> {
+    let mut engines = vec![Engine::new(base, seed)];
+    engines.extend(strategies.iter().map(|s| Engine::new(&s.model, seed)));
+    engines
+}
+
+/// The outcome from the aggregates of all trials (one run, or merged shards)
+/// of [`engines`]; `seconds` is the time it took to simulate them.
+pub fn assemble(
+    base: &Model,
+    strategies: &[Strategy],
+    engines: &[Engine],
+    totals: Totals,
+    seconds: f64,
+) -> Outcome {
+    let (results, paired) = totals.finish(engines);
+    let paired = paired.unwrap_or_else(|| PairedAcc::new(engines));
     let comparison =
         (!strategies.is_empty()).then(|| comparison(base, strategies, &results, &paired));
     let attribution = attribution(&engines[0], &results[0], &paired);
-    Ok(Outcome {
+    Outcome {
         results,
         comparison,
         attribution,
-        pass_seconds: [(t1 - t0).as_secs_f64(), (t2 - t1).as_secs_f64()],
-    })
+        seconds,
+    }
 }
 
 fn comparison(
@@ -98,7 +120,7 @@ fn comparison(
             for (i, id) in ids.iter().enumerate() {
                 let b = &results[0].metrics[k][i];
                 let s = &run.metrics[k][i];
-                let ps = paired.pairs[si][k][i].stats();
+                let ps = paired.pairs[si][k][i].stats(b.p95, s.p95);
                 let dm = b.mean - s.mean;
                 let dc = b.cvar95 - s.cvar95;
                 let demand = cm.monthly_tonnes(i);

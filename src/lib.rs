@@ -58,6 +58,7 @@ pub mod error;
 pub mod format;
 pub mod model;
 pub mod output;
+pub mod partial;
 pub mod plot;
 pub mod record;
 pub mod report;

@@ -318,18 +318,18 @@ impl Source {
             context: format!("cannot read strategy file {display}"),
             source: e,
         })?;
-        let text = utf8(&display, &bytes)?;
-        self.strategies_from_text(&display, text)
+        self.strategies_from_bytes(&display, &bytes)
     }
 
-    /// The strategies of a strategy file's text (e.g. one built into the
-    /// binary), patched onto this scenario; `display` names it in messages.
-    pub fn strategies_from_text(
+    /// [`Source::strategies_from_file`] on the file's bytes; `display` names
+    /// it in messages.
+    pub fn strategies_from_bytes(
         &self,
         display: &str,
-        text: &str,
+        bytes: &[u8],
     ) -> Result<Vec<StrategySource>, Error> {
         let display = display.to_string();
+        let text = utf8(&display, bytes)?;
         if let Ok(t) = toml::from_str::<toml::Table>(text)
             && t.contains_key("scenario")
         {

@@ -279,6 +279,26 @@ impl Model {
     pub fn consumer_id(&self, j: usize) -> &str {
         self.consumers.get(j).map(|c| c.id.as_str()).unwrap_or(ROW)
     }
+    /// SHA-256 of everything the simulation reads from this model (its
+    /// warnings aside): equal digests, equal results for equal options.
+    pub fn digest(&self) -> String {
+        let mut m = self.clone();
+        m.warnings.clear();
+        crate::scenario::sha256_hex(format!("{m:?}").as_bytes())
+    }
+
+    /// Indices of the sources (shocks in file order, then scheduled events)
+    /// with an effect on commodity `k`.
+    pub fn sources_acting_on(&self, k: usize) -> Vec<usize> {
+        let acts = |effects: &[Effect]| effects.iter().any(|e| e.commodity() == k);
+        let shocks = self.shocks.iter().map(|s| acts(&s.effects));
+        let events = self.events.iter().map(|e| acts(&e.effects));
+        shocks
+            .chain(events)
+            .enumerate()
+            .filter_map(|(i, a)| a.then_some(i))
+            .collect()
+    }
     /// Country id by index, `ROW` for the implicit one.
     pub fn country_id(&self, c: usize) -> &str {
         self.countries.get(c).map(|c| c.id.as_str()).unwrap_or(ROW)

@@ -83,9 +83,8 @@ pub struct AttributionRow {
     /// The expected shortfall the parts add up to (the base's `mean`).
     pub mean: f64,
     /// The tail mean the tail parts add up to: the mean shortfall of the
-    /// trials above the base's p95, with trials at it weighted so the tail
-    /// holds ceil(N/20) trials where it can (equals cvar95 up to the
-    /// histogram's 1e-4).
+    /// ceil(N/20) largest trials, read from bands of width 1e-3 (equals
+    /// cvar95 within 1e-3).
     pub tail_total: f64,
     pub by_source: Vec<Part>,
     pub by_country: Vec<Part>,

@@ -64,7 +64,7 @@ pub fn alliances(
         threads,
     };
     let strategies = source
-        .strategies_from_text(STRATEGIES_PATH, STRATEGIES_TOML)?
+        .strategies_from_bytes(STRATEGIES_PATH, STRATEGIES_TOML.as_bytes())?
         .into_iter()
         .map(|s| Strategy::compile(s).map_err(Error::from))
         .collect::<Result<Vec<_>, _>>()?;

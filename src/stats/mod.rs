@@ -16,30 +16,46 @@
 
 use serde::{Deserialize, Serialize};
 
+mod attrib;
+mod paired;
+
+pub use attrib::{AttribAcc, AttribDims, AttribStats};
+pub use paired::{PairAcc, PairStats};
+
 /// Histogram bins on (0, 1] of the §5 figures (width 1e-4).
 pub const BINS: usize = 10_000;
+/// Shortfall bands (width 1e-3) of the one-pass tail accumulators: the
+/// tail attribution and the paired cvar95 standard error.
+pub const BANDS: usize = 1_000;
+
+/// The band of a value in [0, 1].
+#[inline]
+pub(crate) fn band_of(x: f64) -> usize {
+    ((x * BANDS as f64) as usize).min(BANDS - 1)
+}
+
 /// Histogram bins of figure-only histograms (width 1e-3).
 pub const COARSE_BINS: usize = 1_000;
 const BLOCK: usize = 100;
-const FIX52: f64 = (1u64 << 52) as f64;
-const FIX31: f64 = (1u64 << 31) as f64;
+pub(crate) const FIX52: f64 = (1u64 << 52) as f64;
+pub(crate) const FIX31: f64 = (1u64 << 31) as f64;
 
 #[inline]
-fn fix52(x: f64) -> u128 {
+pub(crate) fn fix52(x: f64) -> u128 {
     // x in [0, 1]: f64 -> u64 is one instruction, f64 -> u128 a library call.
     (x * FIX52 + 0.5) as u64 as u128
 }
 
 /// Fixed point with 31 fractional bits for the variance: q^2 fits in a u64.
 #[inline]
-fn fix31(x: f64) -> u64 {
+pub(crate) fn fix31(x: f64) -> u64 {
     (x * FIX31 + 0.5) as u64
 }
 
 /// A stored bin: its count and the first value it received, with the top
 /// bit of `count` set once a different value arrives ("mixed"). 16 bytes, so
 /// the bins of a histogram take a third less cache than count/min/max.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 struct Cell {
     count: u64,
     first: f64,
@@ -102,11 +118,45 @@ const EMPTY_CELL: Cell = Cell {
 
 /// A histogram of values in [0, 1] with exact zero count and lazily
 /// allocated blocks of bins.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Hist {
     bins: usize,
     zeros: u64,
+    #[serde(with = "blocks")]
     blocks: Vec<Option<Box<[Cell; BLOCK]>>>,
+}
+
+/// (De)serialises the lazily allocated blocks of a [`Hist`] as a list of
+/// (block index, cells) for the allocated ones.
+mod blocks {
+    use super::{BLOCK, Cell};
+    use serde::de::Error;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    type Blocks = Vec<Option<Box<[Cell; BLOCK]>>>;
+
+    pub fn serialize<S: Serializer>(b: &Blocks, s: S) -> Result<S::Ok, S::Error> {
+        let used: Vec<(u32, &[Cell])> = b
+            .iter()
+            .enumerate()
+            .filter_map(|(i, x)| x.as_ref().map(|x| (i as u32, &x[..])))
+            .collect();
+        (b.len() as u32, used).serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Blocks, D::Error> {
+        let (len, used): (u32, Vec<(u32, Vec<Cell>)>) = Deserialize::deserialize(d)?;
+        let mut b: Blocks = vec![None; len as usize];
+        for (i, cells) in used {
+            let cells: Box<[Cell; BLOCK]> = cells
+                .into_boxed_slice()
+                .try_into()
+                .map_err(|_| D::Error::custom("a histogram block of the wrong size"))?;
+            *b.get_mut(i as usize)
+                .ok_or_else(|| D::Error::custom("a histogram block out of range"))? = Some(cells);
+        }
+        Ok(b)
+    }
 }
 
 impl Default for Hist {
@@ -149,6 +199,11 @@ impl Hist {
         let b = self.bin_of(x);
         let block = self.blocks[b / BLOCK].get_or_insert_with(|| Box::new([EMPTY_CELL; BLOCK]));
         block[b % BLOCK].add(x, n);
+    }
+
+    /// Whether `o` (maybe read from a file) has this histogram's bins.
+    pub fn fits(&self, o: &Hist) -> bool {
+        self.bins == o.bins && (o.blocks.is_empty() || o.blocks.len() == self.bins / BLOCK)
     }
 
     pub fn merge(&mut self, other: &Hist) {
@@ -359,7 +414,7 @@ pub const METRIC_NAMES: [&str; 18] = [
 pub const THRESHOLDS: [f64; 4] = [1e-9, 0.05, 0.10, 0.25];
 
 /// All aggregates of one (commodity, series).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct SeriesAcc {
     pub n: u64,
     sum52: u128,
@@ -411,6 +466,11 @@ impl SeriesAcc {
         if stockout {
             self.stockouts += n;
         }
+    }
+
+    /// Whether `o` (maybe read from a file) has this accumulator's bins.
+    pub fn fits(&self, o: &SeriesAcc) -> bool {
+        self.shortfall.fits(&o.shortfall) && self.peak.fits(&o.peak)
     }
 
     pub fn merge(&mut self, o: &SeriesAcc) {
@@ -541,232 +601,6 @@ impl Metrics {
     }
 }
 
-/// Signed fixed point with 31 fractional bits, for values in [-1, 1].
-#[inline]
-fn sfix31(x: f64) -> i64 {
-    (x * FIX31).round() as i64
-}
-
-/// Exact sums of a signed quantity in [-1, 1]: count, sum and sum of squares.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-struct SignedSums {
-    n: u64,
-    sum: i128,
-    sumsq: u128,
-}
-
-impl SignedSums {
-    #[inline]
-    fn add(&mut self, x: f64, n: u64) {
-        let q = sfix31(x);
-        self.n += n;
-        self.sum += q as i128 * n as i128;
-        self.sumsq += (q as i128 * q as i128) as u128 * n as u128;
-    }
-
-    fn merge(&mut self, o: &SignedSums) {
-        self.n += o.n;
-        self.sum += o.sum;
-        self.sumsq += o.sumsq;
-    }
-
-    /// Sample standard deviation (divides by N - 1; 0 when N < 2).
-    fn sd(&self) -> f64 {
-        if self.n < 2 {
-            return 0.0;
-        }
-        let n = self.n as u128;
-        let num = n * self.sumsq - (self.sum * self.sum) as u128;
-        let nf = self.n as f64;
-        (num as f64 / (nf * (nf - 1.0))).sqrt() / FIX31
-    }
-}
-
-/// Paired differences of a strategy against the base for one (commodity,
-/// series), trial by trial on the same random draws.
-#[derive(Debug, Clone, Default)]
-pub struct PairAcc {
-    /// d = base - strategy.
-    d: SignedSums,
-    /// z = (base - VaR_base)+ - (strategy - VaR_strategy)+, the paired
-    /// influence of each trial on the cvar95 difference (times 1 - 0.95).
-    z: SignedSums,
-    better: u64,
-    worse: u64,
-}
-
-/// What [`PairAcc`] yields.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct PairStats {
-    /// Standard error of the mean reduction (base - strategy).
-    pub mean_se: f64,
-    /// Standard error of the cvar95 reduction (Rockafellar-Uryasev linearisation).
-    pub cvar95_se: f64,
-    /// Share of trials where the strategy has a smaller / larger shortfall.
-    pub prob_better: f64,
-    pub prob_worse: f64,
-}
-
-impl PairAcc {
-    /// Adds one trial `n` times; `var_base`, `var_strategy` are the p95 of each.
-    #[inline]
-    pub fn add(&mut self, base: f64, strategy: f64, var_base: f64, var_strategy: f64, n: u64) {
-        self.d.add(base - strategy, n);
-        self.z.add(
-            (base - var_base).max(0.0) - (strategy - var_strategy).max(0.0),
-            n,
-        );
-        if strategy < base {
-            self.better += n;
-        } else if strategy > base {
-            self.worse += n;
-        }
-    }
-
-    pub fn merge(&mut self, o: &PairAcc) {
-        self.d.merge(&o.d);
-        self.z.merge(&o.z);
-        self.better += o.better;
-        self.worse += o.worse;
-    }
-
-    pub fn stats(&self) -> PairStats {
-        let n = self.d.n.max(1) as f64;
-        PairStats {
-            mean_se: self.d.sd() / n.sqrt(),
-            cvar95_se: self.z.sd() / (1.0 - 0.95) / n.sqrt(),
-            prob_better: self.better as f64 / n,
-            prob_worse: self.worse as f64 / n,
-        }
-    }
-}
-
-/// Sums of attributed shortfall for one (commodity, series): over all
-/// trials, and over the cvar95 tail (trials above the base's p95, and those
-/// exactly at it, which enter with a weight so the tail holds ceil(N/20)
-/// trials where it can).
-#[derive(Debug, Clone)]
-pub struct AttribAcc {
-    pub n: u64,
-    by_source: Vec<u128>,
-    by_country: Vec<u128>,
-    gt_source: Vec<u128>,
-    gt_country: Vec<u128>,
-    eq_source: Vec<u128>,
-    eq_country: Vec<u128>,
-    n_gt: u64,
-    n_eq: u64,
-}
-
-/// Mean attributed shortfall per source and per country, overall and in the tail.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AttribStats {
-    pub by_source: Vec<f64>,
-    pub by_country: Vec<f64>,
-    pub tail_by_source: Vec<f64>,
-    pub tail_by_country: Vec<f64>,
-    /// Weighted number of tail trials.
-    pub tail_trials: f64,
-}
-
-impl AttribAcc {
-    pub fn new(sources: usize, countries: usize) -> AttribAcc {
-        AttribAcc {
-            n: 0,
-            by_source: vec![0; sources],
-            by_country: vec![0; countries],
-            gt_source: vec![0; sources],
-            gt_country: vec![0; countries],
-            eq_source: vec![0; sources],
-            eq_country: vec![0; countries],
-            n_gt: 0,
-            n_eq: 0,
-        }
-    }
-
-    /// Adds one trial `n` times: its shortfall `x`, the tail threshold `var`
-    /// and the parts `(source, country, value)` of this series.
-    pub fn add(
-        &mut self,
-        x: f64,
-        var: f64,
-        parts: impl Iterator<Item = (usize, usize, f64)> + Clone,
-        n: u64,
-    ) {
-        self.n += n;
-        let tail = if x > var {
-            self.n_gt += n;
-            Some(true)
-        } else if x == var {
-            self.n_eq += n;
-            Some(false)
-        } else {
-            None
-        };
-        let nn = n as u128;
-        for (src, country, v) in parts {
-            let q = fix52(v) * nn;
-            self.by_source[src] += q;
-            self.by_country[country] += q;
-            match tail {
-                Some(true) => {
-                    self.gt_source[src] += q;
-                    self.gt_country[country] += q;
-                }
-                Some(false) => {
-                    self.eq_source[src] += q;
-                    self.eq_country[country] += q;
-                }
-                None => {}
-            }
-        }
-    }
-
-    pub fn merge(&mut self, o: &AttribAcc) {
-        let add = |a: &mut Vec<u128>, b: &Vec<u128>| a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
-        self.n += o.n;
-        add(&mut self.by_source, &o.by_source);
-        add(&mut self.by_country, &o.by_country);
-        add(&mut self.gt_source, &o.gt_source);
-        add(&mut self.gt_country, &o.gt_country);
-        add(&mut self.eq_source, &o.eq_source);
-        add(&mut self.eq_country, &o.eq_country);
-        self.n_gt += o.n_gt;
-        self.n_eq += o.n_eq;
-    }
-
-    pub fn stats(&self) -> AttribStats {
-        let n = self.n.max(1) as f64;
-        let k = self.n.div_ceil(20);
-        let theta = if self.n_eq > 0 && self.n_gt < k {
-            ((k - self.n_gt) as f64 / self.n_eq as f64).min(1.0)
-        } else {
-            0.0
-        };
-        let tail_n = self.n_gt as f64 + theta * self.n_eq as f64;
-        let mean = |v: &Vec<u128>| v.iter().map(|&x| x as f64 / FIX52 / n).collect::<Vec<_>>();
-        let tail = |gt: &Vec<u128>, eq: &Vec<u128>| {
-            gt.iter()
-                .zip(eq)
-                .map(|(&g, &e)| {
-                    if tail_n > 0.0 {
-                        (g as f64 + theta * e as f64) / FIX52 / tail_n
-                    } else {
-                        0.0
-                    }
-                })
-                .collect::<Vec<_>>()
-        };
-        AttribStats {
-            by_source: mean(&self.by_source),
-            by_country: mean(&self.by_country),
-            tail_by_source: tail(&self.gt_source, &self.eq_source),
-            tail_by_country: tail(&self.gt_country, &self.eq_country),
-            tail_trials: tail_n,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -861,25 +695,6 @@ mod tests {
             // within one bin's worth of values of the exact count
             assert!((got - want).abs() <= 5.0, "x = {x}: {got} vs {want}");
         }
-    }
-
-    #[test]
-    fn paired_differences() {
-        let mut p = PairAcc::default();
-        for i in 0..100 {
-            let b = i as f64 / 100.0;
-            p.add(b, b * 0.5, 0.95, 0.475, 1);
-        }
-        let st = p.stats();
-        assert_eq!(st.prob_better, 0.99); // trial 0 ties
-        assert_eq!(st.prob_worse, 0.0);
-        // d = 0.005 i: sd = 0.005 * sd(0..99)
-        let sd: f64 = 0.005 * (100.0f64 * 101.0 / 12.0).sqrt();
-        assert!((st.mean_se - sd / 10.0).abs() < 1e-8, "{}", st.mean_se);
-        let mut q = PairAcc::default();
-        q.add(0.3, 0.3, 0.1, 0.1, 50);
-        let st = q.stats();
-        assert_eq!((st.mean_se, st.cvar95_se, st.prob_better), (0.0, 0.0, 0.0));
     }
 
     /// Merging in any order gives identical bits.

@@ -1,0 +1,321 @@
+//! `--shard I/N` of `run` and `compare`, and `crmsim merge`: a run cut
+//! into shards that any scheduler runs, and merged to the same bytes as the
+//! unsharded run (docs/cluster.md; the file format is in [`crate::partial`]).
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clap::Args;
+
+use super::{Loaded, MergeArgs, Progress, RunArgs, Show, compile_strategies, now, write_outcome};
+use crate::compare;
+use crate::error::{Error, InputErrors};
+use crate::partial::{self, FileText, Header, StrategyRef};
+use crate::scenario;
+use crate::sim::{self, RunOptions, Totals};
+
+/// Largest number of shards.
+pub const MAX_SHARDS: u64 = 1_000_000;
+
+/// Shard I (0-based) of N.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u64,
+    pub count: u64,
+}
+
+fn parse_shard(s: &str) -> Result<Shard, String> {
+    let bad = || format!("expected I/N with 0 <= I < N <= {MAX_SHARDS}, e.g. 0/8; got `{s}`");
+    let (i, n) = s.split_once('/').ok_or_else(bad)?;
+    let (index, count) = (
+        i.trim().parse::<u64>().map_err(|_| bad())?,
+        n.trim().parse::<u64>().map_err(|_| bad())?,
+    );
+    if count == 0 || count > MAX_SHARDS || index >= count {
+        return Err(bad());
+    }
+    Ok(Shard { index, count })
+}
+
+#[derive(Debug, Args)]
+pub struct ShardArgs {
+    /// Simulate only shard I of N (0-based; a fixed range of the trials) and
+    /// write DIR/part-I-of-N.crmpart for `crmsim merge` (DIR: --out, default
+    /// output/<scenario name>-parts). See docs/cluster.md.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    pub shard: Option<Shard>,
+}
+
+impl ShardArgs {
+    pub fn get(&self) -> Option<Shard> {
+        self.shard
+    }
+}
+
+fn file_text(display: &str, bytes: &[u8]) -> FileText {
+    FileText {
+        display: display.to_string(),
+        sha256: scenario::sha256_hex(bytes),
+        text: String::from_utf8_lossy(bytes).into_owned(),
+    }
+}
+
+/// The header of shard `sh` of `run`.
+fn header(run: &Loaded, files: &[PathBuf], compare: bool, sh: Shard) -> Result<Header, Error> {
+    let strategy_files = files
+        .iter()
+        .map(|f| {
+            let bytes = std::fs::read(f).map_err(|e| Error::Io {
+                context: format!("cannot read strategy file {}", f.display()),
+                source: e,
+            })?;
+            Ok(file_text(&f.display().to_string(), &bytes))
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    let range = partial::shard_range(run.trials, sh.index, sh.count);
+    Ok(Header {
+        crmsim_version: env!("CARGO_PKG_VERSION").to_string(),
+        format_version: partial::FORMAT_VERSION,
+        command: if compare { "compare" } else { "run" }.to_string(),
+        scenario: file_text(&run.source.display, run.source.text.as_bytes()),
+        strategy_files,
+        strategies: strategy_refs(&run.strategies),
+        seed: run.seed,
+        trials: run.trials,
+        horizon_months: run.model.horizon,
+        shard: sh.index,
+        shards: sh.count,
+        first_trial: range.start,
+        end_trial: range.end,
+    })
+}
+
+fn strategy_refs(strategies: &[compare::Strategy]) -> Vec<StrategyRef> {
+    strategies
+        .iter()
+        .map(|s| StrategyRef {
+            id: s.id.clone(),
+            sha256: s.model.digest(),
+        })
+        .collect()
+}
+
+/// Simulates shard `sh` of `run` and writes its partial file.
+pub fn write_shard(
+    args: &RunArgs,
+    run: &Loaded,
+    files: &[PathBuf],
+    compare: bool,
+    sh: Shard,
+    threads: usize,
+) -> Result<(), Error> {
+    let dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("output").join(format!("{}-parts", run.model.name)));
+    let head = header(run, files, compare, sh)?;
+    let range = head.first_trial..head.end_trial;
+    let engines = compare::engines(&run.model, &run.strategies, run.seed);
+    let opts = RunOptions {
+        trials: run.trials,
+        seed: run.seed,
+        threads,
+    };
+    let started = Instant::now();
+    let progress = Progress::new(args.quiet, range.end - range.start);
+    let totals = sim::accumulate(&engines, opts, true, range.clone(), &|n| progress.add(n))?;
+    progress.finish();
+    let path = dir.join(partial::file_name(sh.index, sh.count));
+    partial::write(&path, &partial::encode(&head, &totals)?)?;
+    if !args.quiet {
+        super::emit(&format!(
+            "{}: shard {} of {}: trials {}..{} of {}, {:.2} s\nwrote {}\n",
+            run.source.display,
+            sh.index,
+            sh.count,
+            range.start,
+            range.end,
+            crate::format::thousands(run.trials),
+            started.elapsed().as_secs_f64(),
+            path.display()
+        ))?;
+    }
+    Ok(())
+}
+
+/// An input error about partial files.
+fn refuse(file: &Path, reason: String) -> Error {
+    InputErrors::single(&file.display().to_string(), reason).into()
+}
+
+/// Reads and checks one partial against the first one's header; returns
+/// its header and aggregates.
+fn read_part(path: &Path, first: Option<&(PathBuf, Header)>) -> Result<(Header, Totals), Error> {
+    let bytes = partial::read(path)?;
+    let (head, body) = partial::decode_header(&bytes).map_err(|r| refuse(path, r))?;
+    let want = partial::shard_range(head.trials, head.shard, head.shards.max(1));
+    if head.shards == 0 || head.shard >= head.shards || want != (head.first_trial..head.end_trial) {
+        return Err(refuse(
+            path,
+            "records a shard and trial range that do not agree; it is damaged".into(),
+        ));
+    }
+    if let Some((first_path, f)) = first {
+        for ((name, a), (_, b)) in f.identity().iter().zip(head.identity()) {
+            if *a != b {
+                return Err(refuse(
+                    path,
+                    format!(
+                        "does not belong with {}: its {name} is {b}, not {a}",
+                        first_path.display()
+                    ),
+                ));
+            }
+        }
+    }
+    let totals = partial::decode_body(body).map_err(|r| refuse(path, r))?;
+    Ok((head, totals))
+}
+
+/// Rebuilds the run of a partial's header from the texts it carries.
+fn rebuild(head: &Header, path: &Path) -> Result<Loaded, Error> {
+    let sc = &head.scenario;
+    let source = scenario::parse_bytes(&sc.display, sc.text.as_bytes())?;
+    if source.sha256 != sc.sha256 {
+        return Err(refuse(
+            path,
+            "carries a scenario text that does not match its SHA-256".into(),
+        ));
+    }
+    let model = super::load_model(&source)?;
+    let mut patched = source.strategies()?;
+    for f in &head.strategy_files {
+        patched.extend(source.strategies_from_bytes(&f.display, f.text.as_bytes())?);
+    }
+    let strategies = compile_strategies(patched)?;
+    if strategy_refs(&strategies) != head.strategies || model.horizon != head.horizon_months {
+        return Err(refuse(
+            path,
+            "was made by a crmsim that reads its scenario differently; merge with the crmsim that ran the shards".into(),
+        ));
+    }
+    Ok(Loaded {
+        source,
+        model,
+        strategies,
+        trials: head.trials,
+        seed: head.seed,
+    })
+}
+
+/// The shard numbers of 0..n not in `seen`, as text ("3, 5 and 9 others").
+fn missing(seen: &[Option<PathBuf>]) -> String {
+    let gone: Vec<String> = (0..seen.len())
+        .filter(|&i| seen[i].is_none())
+        .map(|i| i.to_string())
+        .collect();
+    let shown = gone.iter().take(10).cloned().collect::<Vec<_>>().join(", ");
+    if gone.len() > 10 {
+        format!("{shown} and {} others", gone.len() - 10)
+    } else {
+        shown
+    }
+}
+
+pub fn merge_cmd(args: &MergeArgs) -> Result<(), Error> {
+    let started = now();
+    let t0 = Instant::now();
+    // The first file fixes what the others must match; each is merged and
+    // dropped before the next is read.
+    let (head, first_totals) = read_part(&args.parts[0], None)?;
+    let first = (args.parts[0].clone(), head);
+    let run = rebuild(&first.1, &args.parts[0])?;
+    let engines = compare::engines(&run.model, &run.strategies, run.seed);
+    let mut total = Totals::new(&engines, run.trials, true);
+    let mut seen: Vec<Option<PathBuf>> = vec![None; first.1.shards as usize];
+    let mut add = |path: &Path, head: &Header, totals: Totals| -> Result<(), Error> {
+        if let Some(prev) = &seen[head.shard as usize] {
+            return Err(refuse(
+                path,
+                format!("is shard {} again (also {})", head.shard, prev.display()),
+            ));
+        }
+        if !total.fits(&totals) {
+            return Err(refuse(
+                path,
+                "holds aggregates of another shape than its scenario's; it is damaged".into(),
+            ));
+        }
+        seen[head.shard as usize] = Some(path.to_path_buf());
+        total.merge(&totals);
+        Ok(())
+    };
+    add(&args.parts[0], &first.1, first_totals)?;
+    for p in &args.parts[1..] {
+        let (head, totals) = read_part(p, Some(&first))?;
+        add(p, &head, totals)?;
+    }
+    if seen.iter().any(Option::is_none) {
+        return Err(Error::Input(InputErrors::single(
+            "merge",
+            format!(
+                "shards missing: {} of {} (run them with --shard I/{} and give every part)",
+                missing(&seen),
+                first.1.shards,
+                first.1.shards
+            ),
+        )));
+    }
+    let outcome = compare::assemble(
+        &run.model,
+        &run.strategies,
+        &engines,
+        total,
+        t0.elapsed().as_secs_f64(),
+    );
+    write_merged(args, &run, &first.1, outcome, started)
+}
+
+fn write_merged(
+    args: &MergeArgs,
+    run: &Loaded,
+    head: &Header,
+    outcome: compare::Outcome,
+    started: String,
+) -> Result<(), Error> {
+    let out_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("output").join(&run.model.name));
+    let out = crate::output::OutputDir::prepare(&out_dir)?;
+    let info = crate::results::RunInfo {
+        command_line: std::env::args().collect(),
+        strategy_files: head
+            .strategy_files
+            .iter()
+            .map(|f| crate::results::FileRef {
+                path: f.display.clone(),
+                sha256: f.sha256.clone(),
+            })
+            .collect(),
+        started,
+        finished: String::new(),
+        crmsim_version: env!("CARGO_PKG_VERSION").to_string(),
+        threads: 1,
+    };
+    let show = Show {
+        quiet: args.quiet,
+        figures: !args.no_figures,
+        details: args.details,
+        headline: format!(
+            "{}: merged {} shards: {} trials, seed {} ({:.2} s)\n",
+            run.source.display,
+            head.shards,
+            crate::format::thousands(run.trials),
+            run.seed,
+            outcome.seconds
+        ),
+    };
+    let progress = Progress::new(args.quiet, 0);
+    write_outcome(run, &outcome, info, out, &out_dir, &show, &progress)
+}

@@ -1,0 +1,224 @@
+//! Partial results of one shard of a run (docs/cluster.md): the exact,
+//! unfinished aggregates of a fixed range of trials, with everything needed
+//! to check that partials belong together and to rebuild the models.
+//!
+//! File layout (all integers little-endian):
+//!
+//! | bytes | content |
+//! |---|---|
+//! | 8 | magic `CRMPART` and a newline |
+//! | 4 | format version (u32) |
+//! | 8 | header length H (u64) |
+//! | H | header: JSON ([`Header`]) |
+//! | 8 | body length B (u64) |
+//! | B | body: the aggregates ([`crate::sim::Totals`]), postcard encoding |
+//! | 32 | SHA-256 of all the bytes before it |
+//!
+//! A file is written under a temporary name and renamed into place, so a
+//! shard that is interrupted leaves no file of the final name; the checksum
+//! catches anything truncated or altered since.
+
+use std::io::Write;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::Error;
+use crate::sim::Totals;
+
+/// The file's first bytes.
+pub const MAGIC: &[u8; 8] = b"CRMPART\n";
+/// Version of the layout and of the body's encoding. A crmsim reads only
+/// partials of its own format version.
+pub const FORMAT_VERSION: u32 = 1;
+/// Largest header a partial may declare (the scenario texts are in it).
+const MAX_HEADER: u64 = 256 << 20;
+
+/// A file of the run: its name as given, its SHA-256 and its text.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FileText {
+    pub display: String,
+    pub sha256: String,
+    pub text: String,
+}
+
+/// A strategy of the run: its id and the SHA-256 of its compiled model.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StrategyRef {
+    pub id: String,
+    pub sha256: String,
+}
+
+/// What a partial says about itself.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Header {
+    pub crmsim_version: String,
+    pub format_version: u32,
+    /// `run` or `compare`: the command whose output `merge` writes.
+    pub command: String,
+    pub scenario: FileText,
+    /// The `--strategy` files, in the order given.
+    pub strategy_files: Vec<FileText>,
+    /// Every strategy evaluated (from the scenario and the files).
+    pub strategies: Vec<StrategyRef>,
+    pub seed: u64,
+    pub trials: u64,
+    pub horizon_months: usize,
+    /// This shard (0-based) and the number of shards.
+    pub shard: u64,
+    pub shards: u64,
+    /// The trials of this shard: `first..end`.
+    pub first_trial: u64,
+    pub end_trial: u64,
+}
+
+impl Header {
+    /// Everything that must agree between partials of one run, as
+    /// (field name, value) pairs.
+    pub fn identity(&self) -> Vec<(&'static str, String)> {
+        let files: Vec<&str> = self.strategy_files.iter().map(|f| &f.sha256[..]).collect();
+        let strategies: Vec<String> = self
+            .strategies
+            .iter()
+            .map(|s| format!("{}={}", s.id, s.sha256))
+            .collect();
+        vec![
+            ("crmsim version", self.crmsim_version.clone()),
+            ("command", self.command.clone()),
+            ("scenario SHA-256", self.scenario.sha256.clone()),
+            ("strategy files", files.join(", ")),
+            ("strategies", strategies.join(", ")),
+            ("seed", self.seed.to_string()),
+            ("trials", self.trials.to_string()),
+            ("horizon", self.horizon_months.to_string()),
+            ("number of shards", self.shards.to_string()),
+        ]
+    }
+}
+
+/// The trials of shard `i` of `n` over `trials` trials: a contiguous range
+/// that depends only on (trials, n); some are empty when n > trials.
+pub fn shard_range(trials: u64, i: u64, n: u64) -> Range<u64> {
+    let at = |j: u64| (trials as u128 * j as u128 / n as u128) as u64;
+    at(i)..at(i + 1)
+}
+
+/// The file name of shard `i` of `n`.
+pub fn file_name(i: u64, n: u64) -> String {
+    format!("part-{i}-of-{n}.crmpart")
+}
+
+/// The bytes of a partial.
+pub fn encode(header: &Header, totals: &Totals) -> Result<Vec<u8>, Error> {
+    let head = serde_json::to_vec(header).map_err(|e| Error::Other(e.to_string()))?;
+    let body = postcard::to_allocvec(totals).map_err(|e| Error::Other(e.to_string()))?;
+    let mut out = Vec::with_capacity(head.len() + body.len() + 60);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&(head.len() as u64).to_le_bytes());
+    out.extend_from_slice(&head);
+    out.extend_from_slice(&(body.len() as u64).to_le_bytes());
+    out.extend_from_slice(&body);
+    let sum = Sha256::digest(&out);
+    out.extend_from_slice(&sum);
+    Ok(out)
+}
+
+/// Writes a partial atomically: a temporary file in the same folder, synced,
+/// then renamed to `path`.
+pub fn write(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let io = |what: &str, p: &Path, e: std::io::Error| Error::Io {
+        context: format!("cannot {what} {}", p.display()),
+        source: e,
+    };
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    if let Some(d) = dir {
+        std::fs::create_dir_all(d).map_err(|e| io("create folder", d, e))?;
+    }
+    let tmp: PathBuf = path.with_extension(format!("crmpart.tmp{}", std::process::id()));
+    let mut f = std::fs::File::create(&tmp).map_err(|e| io("create", &tmp, e))?;
+    f.write_all(bytes)
+        .and_then(|_| f.sync_all())
+        .map_err(|e| io("write", &tmp, e))?;
+    drop(f);
+    std::fs::rename(&tmp, path).map_err(|e| io("rename into", path, e))
+}
+
+fn u64_at(bytes: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(bytes.get(at..at + 8)?.try_into().ok()?))
+}
+
+/// Checks the magic, version and checksum and reads the header; the body is
+/// returned undecoded (see [`decode_body`]).
+pub fn decode_header(bytes: &[u8]) -> Result<(Header, &[u8]), String> {
+    if bytes.len() < 20 || &bytes[..8] != MAGIC {
+        return Err("is not a crmsim partial file (it does not start with CRMPART)".to_string());
+    }
+    let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
+    if version != FORMAT_VERSION {
+        return Err(format!(
+            "has partial format version {version}, but this crmsim ({}) reads only version \
+             {FORMAT_VERSION}: run the shards and the merge with the same crmsim",
+            env!("CARGO_PKG_VERSION")
+        ));
+    }
+    if bytes.len() < 20 + 8 + 32 {
+        return Err("is truncated (shorter than its fixed parts)".to_string());
+    }
+    let (content, sum) = bytes.split_at(bytes.len() - 32);
+    if Sha256::digest(content)[..] != sum[..] {
+        return Err("is corrupted or incomplete: its checksum does not match its content".into());
+    }
+    let head_len = u64_at(content, 12).filter(|&h| h <= MAX_HEADER);
+    let head_end = head_len
+        .map(|h| 20 + h as usize)
+        .filter(|&e| e + 8 <= content.len());
+    let Some(head_end) = head_end else {
+        return Err("has a header length that does not fit the file".to_string());
+    };
+    let header: Header = serde_json::from_slice(&content[20..head_end])
+        .map_err(|e| format!("has an unreadable header ({e})"))?;
+    let body_len = u64_at(content, head_end).unwrap_or(u64::MAX);
+    let body = &content[head_end + 8..];
+    if body_len != body.len() as u64 {
+        return Err("has a body length that does not fit the file".to_string());
+    }
+    Ok((header, body))
+}
+
+/// Decodes the aggregates of a partial's body.
+pub fn decode_body(body: &[u8]) -> Result<Totals, String> {
+    postcard::from_bytes(body).map_err(|e| format!("has an unreadable body ({e})"))
+}
+
+/// Reads a partial's bytes (I/O errors are exit 1).
+pub fn read(path: &Path) -> Result<Vec<u8>, Error> {
+    std::fs::read(path).map_err(|e| Error::Io {
+        context: format!("cannot read partial file {}", path.display()),
+        source: e,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_cover_the_trials_once_in_order() {
+        for trials in [1u64, 5, 7, 100, 4097] {
+            for n in 1..=9u64 {
+                let mut next = 0;
+                for i in 0..n {
+                    let r = shard_range(trials, i, n);
+                    assert_eq!(r.start, next);
+                    next = r.end;
+                }
+                assert_eq!(next, trials);
+            }
+        }
+        assert_eq!(shard_range(3, 0, 5), 0..0);
+        assert_eq!(shard_range(1 << 31, 6, 7), 1840700269..(1 << 31));
+    }
+}

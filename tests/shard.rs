@@ -1,0 +1,381 @@
+//! Sharded runs (docs/cluster.md): `--shard I/N` writes a partial file of a
+//! fixed range of trials, and `crmsim merge` writes exactly what the
+//! unsharded run writes; merge refuses partials that do not belong together.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{crmsim, scratch};
+use serde_json::Value;
+
+const STRATEGY: &str = "scenarios/strategies/msp-surge.toml";
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// summary.json without its `run` (provenance) block, as text.
+fn summary(dir: &Path) -> String {
+    let text = std::fs::read_to_string(dir.join("summary.json")).unwrap();
+    let mut v: Value = serde_json::from_str(&text).unwrap();
+    v.as_object_mut().unwrap().remove("run");
+    serde_json::to_string_pretty(&v).unwrap()
+}
+
+/// Runs `crmsim CMD [baseline] --trials T EXTRA...` in `dir`, expecting exit 0.
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let out = crmsim().current_dir(dir).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Runs and expects exit 2; returns standard error.
+fn refused(dir: &Path, args: &[&str]) -> String {
+    let out = crmsim().current_dir(dir).args(args).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Writes every shard of `n` for `cmd` (run or compare with `extra`) into
+/// `dir/name` and returns the files.
+fn shards(dir: &Path, name: &str, cmd: &str, trials: &str, n: u64, extra: &[&str]) -> Vec<PathBuf> {
+    let parts = dir.join(name);
+    for i in 0..n {
+        let shard = format!("{i}/{n}");
+        let out = parts.to_str().unwrap();
+        let mut args = vec![cmd, "--trials", trials, "--shard", &shard, "--out", out];
+        args.extend_from_slice(extra);
+        args.push("--quiet");
+        ok(dir, &args);
+    }
+    (0..n)
+        .map(|i| parts.join(format!("part-{i}-of-{n}.crmpart")))
+        .collect()
+}
+
+fn merge(dir: &Path, parts: &[PathBuf], out: &str) {
+    let mut args: Vec<String> = vec!["merge".into()];
+    args.extend(parts.iter().rev().map(|p| p.display().to_string()));
+    args.extend(["--out", out, "--no-figures", "--quiet"].map(String::from));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    ok(dir, &refs);
+}
+
+#[test]
+fn merged_shards_equal_the_unsharded_run_for_any_n() {
+    let dir = scratch("shard-any-n");
+    ok(
+        &dir,
+        &[
+            "run",
+            "--trials",
+            "300",
+            "--out",
+            "one",
+            "--no-figures",
+            "--quiet",
+        ],
+    );
+    let want = summary(&dir.join("one"));
+    for n in 1..=7u64 {
+        let parts = shards(&dir, &format!("p{n}"), "run", "300", n, &[]);
+        let out = format!("merged-{n}");
+        merge(&dir, &parts, &out);
+        assert!(summary(&dir.join(&out)) == want, "N = {n}");
+    }
+    // more shards than trials: some are empty
+    ok(
+        &dir,
+        &[
+            "run",
+            "--trials",
+            "5",
+            "--out",
+            "five",
+            "--no-figures",
+            "--quiet",
+        ],
+    );
+    let parts = shards(&dir, "p5", "run", "5", 7, &[]);
+    merge(&dir, &parts, "merged-5-of-7");
+    assert!(summary(&dir.join("merged-5-of-7")) == summary(&dir.join("five")));
+}
+
+#[test]
+fn merged_comparison_equals_the_unsharded_one_with_figures() {
+    let dir = scratch("shard-compare");
+    let strategy = root().join(STRATEGY);
+    let st = strategy.to_str().unwrap();
+    ok(
+        &dir,
+        &[
+            "compare",
+            "--strategy",
+            st,
+            "--trials",
+            "200",
+            "--out",
+            "one",
+            "--quiet",
+        ],
+    );
+    let parts = shards(&dir, "p", "compare", "200", 3, &["--strategy", st]);
+    let mut args = vec!["merge".to_string()];
+    args.extend(parts.iter().map(|p| p.display().to_string()));
+    args.extend(["--out", "merged", "--quiet"].map(String::from));
+    ok(&dir, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(summary(&dir.join("merged")) == summary(&dir.join("one")));
+    let (a, b) = (dir.join("one"), dir.join("merged"));
+    assert_eq!(
+        std::fs::read(a.join("metrics.csv")).unwrap(),
+        std::fs::read(b.join("metrics.csv")).unwrap()
+    );
+    assert!(b.join("report.html").is_file() && b.join("figures").is_dir());
+}
+
+#[test]
+fn a_shard_gives_the_same_bytes_on_every_run_and_thread_count() {
+    let dir = scratch("shard-bytes");
+    let mut seen = Vec::new();
+    for threads in ["1", "2", "3"] {
+        let out = format!("t{threads}");
+        ok(
+            &dir,
+            &[
+                "run",
+                "--trials",
+                "9000",
+                "--shard",
+                "1/2",
+                "--threads",
+                threads,
+                "--out",
+                &out,
+                "--quiet",
+            ],
+        );
+        seen.push(std::fs::read(dir.join(&out).join("part-1-of-2.crmpart")).unwrap());
+    }
+    assert!(seen[0] == seen[1] && seen[1] == seen[2]);
+    // no temporary file is left beside it
+    let names: Vec<_> = std::fs::read_dir(dir.join("t1")).unwrap().collect();
+    assert_eq!(names.len(), 1);
+}
+
+/// Copies `parts` into a fresh folder `name` and returns the copies.
+fn copy(dir: &Path, name: &str, parts: &[PathBuf]) -> Vec<PathBuf> {
+    let d = dir.join(name);
+    std::fs::create_dir_all(&d).unwrap();
+    parts
+        .iter()
+        .map(|p| {
+            let to = d.join(p.file_name().unwrap());
+            std::fs::copy(p, &to).unwrap();
+            to
+        })
+        .collect()
+}
+
+fn args_of(parts: &[PathBuf]) -> Vec<String> {
+    let mut v = vec!["merge".to_string()];
+    v.extend(parts.iter().map(|p| p.display().to_string()));
+    v.extend(["--out", "m", "--no-figures"].map(String::from));
+    v
+}
+
+fn refuse_merge(dir: &Path, parts: &[PathBuf]) -> String {
+    let args = args_of(parts);
+    let err = refused(dir, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(!dir.join("m").exists(), "no output folder after a refusal");
+    err
+}
+
+#[test]
+fn merge_refuses_partials_that_do_not_belong_together() {
+    let dir = scratch("shard-refuse");
+    let parts = shards(&dir, "p", "run", "60", 3, &[]);
+    // missing
+    let err = refuse_merge(&dir, &parts[..2]);
+    assert!(err.contains("shards missing: 2 of 3"), "{err}");
+    // duplicate
+    let dup = copy(&dir, "dup", &parts[..1]);
+    let err = refuse_merge(&dir, &[parts[0].clone(), dup[0].clone(), parts[1].clone()]);
+    assert!(err.contains("is shard 0 again"), "{err}");
+    // foreign: another seed, another scenario, another strategy set
+    let other = shards(&dir, "seed", "run", "60", 3, &["--seed", "9"]);
+    let err = refuse_merge(
+        &dir,
+        &[parts[0].clone(), parts[1].clone(), other[2].clone()],
+    );
+    assert!(
+        err.contains("does not belong with") && err.contains("seed is 9, not"),
+        "{err}"
+    );
+    let scen = root().join("scenarios/stress-gallium-ban.toml");
+    let st = shards(&dir, "scen", "run", "60", 3, &[scen.to_str().unwrap()]);
+    let err = refuse_merge(&dir, &[parts[0].clone(), st[1].clone(), parts[2].clone()]);
+    assert!(err.contains("scenario SHA-256 is"), "{err}");
+    let strategy = root().join(STRATEGY);
+    let cmp = shards(
+        &dir,
+        "cmp",
+        "compare",
+        "60",
+        3,
+        &["--strategy", strategy.to_str().unwrap()],
+    );
+    let err = refuse_merge(&dir, &[parts[0].clone(), parts[1].clone(), cmp[2].clone()]);
+    assert!(err.contains("command is compare, not run"), "{err}");
+    // other number of shards
+    let four = shards(&dir, "four", "run", "60", 4, &[]);
+    let err = refuse_merge(&dir, &[parts[0].clone(), parts[1].clone(), four[2].clone()]);
+    assert!(err.contains("number of shards is 4, not 3"), "{err}");
+}
+
+#[test]
+fn merge_refuses_corrupted_truncated_and_foreign_files() {
+    let dir = scratch("shard-corrupt");
+    let parts = shards(&dir, "p", "run", "60", 2, &[]);
+    let bytes = std::fs::read(&parts[1]).unwrap();
+    let bad = dir.join("bad");
+    std::fs::create_dir_all(&bad).unwrap();
+    let write = |name: &str, b: &[u8]| {
+        let p = bad.join(name);
+        std::fs::write(&p, b).unwrap();
+        p
+    };
+    let mut flipped = bytes.clone();
+    let mid = flipped.len() / 2;
+    flipped[mid] ^= 0x40;
+    let cases: Vec<(PathBuf, &str)> = vec![
+        (
+            write("flipped.crmpart", &flipped),
+            "checksum does not match",
+        ),
+        (
+            write("cut.crmpart", &bytes[..bytes.len() - 100]),
+            "checksum does not match",
+        ),
+        (
+            write("tiny.crmpart", &bytes[..15]),
+            "does not start with CRMPART",
+        ),
+        (
+            write("text.crmpart", b"hello\n"),
+            "does not start with CRMPART",
+        ),
+    ];
+    for (p, want) in &cases {
+        let err = refuse_merge(&dir, &[parts[0].clone(), p.clone()]);
+        assert!(
+            err.contains(want) && err.contains(&p.display().to_string()),
+            "{err}"
+        );
+    }
+    // a partial of another format version is refused with its version
+    let mut newer = bytes.clone();
+    newer[8..12].copy_from_slice(&7u32.to_le_bytes());
+    let p = write("newer.crmpart", &newer);
+    let err = refuse_merge(&dir, &[parts[0].clone(), p]);
+    assert!(err.contains("partial format version 7"), "{err}");
+    // a missing file is an I/O error
+    let out = crmsim()
+        .current_dir(&dir)
+        .args(["merge", "nowhere.crmpart", "--out", "m"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn shard_option_is_checked() {
+    let dir = scratch("shard-usage");
+    for bad in ["3/3", "1", "a/2", "0/0", "-1/2", "0/2000000"] {
+        let out = crmsim()
+            .current_dir(&dir)
+            .args(["run", "--trials", "10", "--shard", bad, "--out", "p"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("expected I/N"), "{bad}: {err}");
+    }
+}
+
+/// The scripts of docs/cluster.md, run here as local processes, give the
+/// unsharded run's summary; the doc shows them verbatim.
+#[test]
+fn documented_cluster_scripts_merge_to_one_run() {
+    let dir = scratch("shard-scripts");
+    let bin = env!("CARGO_BIN_EXE_crmsim");
+    let scen = root().join("scenarios/baseline.toml");
+    ok(
+        &dir,
+        &[
+            "run",
+            scen.to_str().unwrap(),
+            "--trials",
+            "240",
+            "--out",
+            "one",
+            "--no-figures",
+            "--quiet",
+        ],
+    );
+    let want = summary(&dir.join("one"));
+    let script = |name: &str| root().join("scenarios/cluster").join(name);
+    // Slurm: one process per array task, as Slurm would start them
+    for task in 0..4 {
+        let st = std::process::Command::new("bash")
+            .arg(script("slurm-array.sh"))
+            .current_dir(&dir)
+            .env("CRMSIM", bin)
+            .env("SCENARIO", &scen)
+            .env("TRIALS", "240")
+            .env("PARTS", "slurm")
+            .env("SLURM_ARRAY_TASK_COUNT", "4")
+            .env("SLURM_ARRAY_TASK_ID", task.to_string())
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+    let parts: Vec<PathBuf> = (0..4)
+        .map(|i| dir.join(format!("slurm/part-{i}-of-4.crmpart")))
+        .collect();
+    merge(&dir, &parts, "slurm-merged");
+    assert!(summary(&dir.join("slurm-merged")) == want);
+    // GNU parallel (or xargs -P where it is not installed), merge included
+    let st = std::process::Command::new("bash")
+        .arg(script("parallel.sh"))
+        .current_dir(&dir)
+        .env("CRMSIM", bin)
+        .env("SCENARIO", &scen)
+        .env("TRIALS", "240")
+        .env("SHARDS", "5")
+        .env("JOBS", "2")
+        .env("PARTS", "par")
+        .env("OUT", "par-merged")
+        .status()
+        .unwrap();
+    assert!(st.success());
+    assert!(summary(&dir.join("par-merged")) == want);
+    // docs/cluster.md holds both scripts verbatim
+    let doc = std::fs::read_to_string(root().join("docs/cluster.md")).unwrap();
+    for name in ["slurm-array.sh", "parallel.sh"] {
+        let text = std::fs::read_to_string(script(name)).unwrap();
+        assert!(
+            doc.contains(&text),
+            "docs/cluster.md must show {name} verbatim"
+        );
+    }
+}
