@@ -300,7 +300,7 @@ fn merge_refuses_corrupted_truncated_and_foreign_files() {
 #[test]
 fn shard_option_is_checked() {
     let dir = scratch("shard-usage");
-    for bad in ["3/3", "1", "a/2", "0/0", "-1/2", "0/2000000"] {
+    for bad in ["3/3", "1", "a/2", "0/0", "1/-2", "0/2000000"] {
         let out = crmsim()
             .current_dir(&dir)
             .args(["run", "--trials", "10", "--shard", bad, "--out", "p"])

@@ -53,7 +53,8 @@ pub(crate) fn fix31(x: f64) -> u64 {
 }
 
 /// A stored bin: its count and the first value it received, with the top
-/// bit of `count` set once a different value arrives ("mixed"). 16 bytes, so
+/// bit of `count` set once a different value arrives ("mixed"; it then
+/// holds the smallest value). 16 bytes, so
 /// the bins of a histogram take a third less cache than count/min/max.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 struct Cell {
@@ -69,7 +70,10 @@ impl Cell {
         if self.count == 0 {
             self.first = x;
         } else if self.first != x {
+            // A mixed cell keeps its smallest value, as `merge` does, so its
+            // bits do not depend on the order the values came in.
             self.count |= MIXED;
+            self.first = self.first.min(x);
         }
         self.count += n;
     }
