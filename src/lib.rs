@@ -66,6 +66,7 @@ pub mod results;
 pub mod scenario;
 pub mod sim;
 pub mod stats;
+pub mod study;
 pub mod sweep;
 
 pub use error::Error;

@@ -154,7 +154,12 @@ fn read_part(path: &Path, first: Option<&(PathBuf, Header)>) -> Result<(Header, 
     let bytes = partial::read(path)?;
     let (head, body) = partial::decode_header(&bytes).map_err(|r| refuse(path, r))?;
     let want = partial::shard_range(head.trials, head.shard, head.shards.max(1));
-    if head.shards == 0 || head.shard >= head.shards || want != (head.first_trial..head.end_trial) {
+    let sane = head.shards <= MAX_SHARDS && (1..=sim::MAX_TRIALS).contains(&head.trials);
+    if !sane
+        || head.shards == 0
+        || head.shard >= head.shards
+        || want != (head.first_trial..head.end_trial)
+    {
         return Err(refuse(
             path,
             "records a shard and trial range that do not agree; it is damaged".into(),

@@ -24,6 +24,10 @@
 //! | `attribution`           | [`attribution`]   | base world shortfall (mean and tail) split by kind of shock |
 //! | `attribution-sources`   | [`attribution`]   | the same split by source (shock or event) |
 //! | `attribution-countries` | [`attribution`]   | the same split by producer country |
+//!
+//! `crmsim sweep` draws its own figures ([`sweep`], [`tornado`],
+//! [`sweep_grid`]); `crmsim study` draws those of a study page ([`study`]),
+//! with the who-gains-who-loses bars of [`gains`].
 
 pub mod attribution;
 pub mod backtest;
@@ -32,11 +36,13 @@ pub mod convergence;
 pub mod exceedance;
 pub mod fan;
 pub mod frontier;
+pub mod gains;
 pub mod heatmap;
 pub mod histogram;
 pub mod overlay;
 pub mod raster;
 pub mod reduction;
+pub mod study;
 pub mod style;
 pub mod sweep;
 pub mod sweep_grid;

@@ -104,7 +104,8 @@ fn fig_err(stem: &str, e: impl std::fmt::Display) -> Error {
     Error::Other(format!("figure {stem}: {e}"))
 }
 
-fn render<F: Draw>(f: &F, formats: Formats) -> Result<SweepFigure, Error> {
+/// Renders one figure in memory (SVG, and PNG when `formats` asks for it).
+pub fn render<F: Draw>(f: &F, formats: Formats) -> Result<SweepFigure, Error> {
     let stem = f.stem();
     let size = f.size();
     let mut svg = String::new();

@@ -10,6 +10,7 @@ pub mod html;
 pub mod inspect;
 pub mod json;
 pub mod sensitivity;
+pub mod study;
 pub use crate::results::sweep;
 pub mod table;
 

@@ -8,6 +8,7 @@ pub mod check;
 pub mod comparison;
 pub mod concentration;
 pub mod figdata;
+pub mod study;
 pub mod sweep;
 
 use std::path::Path;

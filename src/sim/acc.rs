@@ -42,13 +42,26 @@ pub fn segment_bounds(trials: u64) -> Vec<u64> {
     v
 }
 
+/// Horizons up to which the monthly bands have 1e-3 bins; longer ones have
+/// 5e-3 bins, so memory grows five times slower with the months.
+pub const FINE_MONTHLY_UP_TO: usize = 120;
+
+/// The histogram of one month's world shortfall (figure-only).
+fn monthly_hist(horizon: usize) -> Hist {
+    if horizon <= FINE_MONTHLY_UP_TO {
+        Hist::coarse()
+    } else {
+        Hist::with_bins(200)
+    }
+}
+
 impl RunAcc {
     pub fn new(engine: &Engine, trials: u64) -> RunAcc {
         let nk = engine.model.commodities.len();
         let bounds = segment_bounds(trials);
         RunAcc {
             series: vec![vec![SeriesAcc::default(); engine.series()]; nk],
-            monthly: vec![vec![Hist::coarse(); engine.model.horizon]; nk],
+            monthly: vec![vec![monthly_hist(engine.model.horizon); engine.model.horizon]; nk],
             cached: vec![0; nk],
             segments: vec![vec![SeriesAcc::coarse(); nk]; bounds.len()],
             seg_cached: vec![vec![0; nk]; bounds.len()],

@@ -29,12 +29,18 @@ pub struct PairedAcc {
 
 /// Adds a trial's attribution of one commodity (all series) to `acc`.
 fn add_attrib(acc: &mut [AttribAcc], f: &Figures, parts: &[AttribPart], n: u64) {
-    for (i, a) in acc.iter_mut().enumerate() {
-        let it = parts
-            .iter()
-            .filter(move |p| p.series as usize == i)
-            .map(|p| (p.source as usize, p.country as usize, p.value));
-        a.add(f.shortfall[i], it, n);
+    for (a, &x) in acc.iter_mut().zip(&f.shortfall) {
+        a.add_trial(x, n);
+    }
+    for p in parts {
+        let i = p.series as usize;
+        acc[i].add_part(
+            f.shortfall[i],
+            p.source as usize,
+            p.country as usize,
+            p.value,
+            n,
+        );
     }
 }
 

@@ -109,37 +109,55 @@ impl AttribAcc {
     /// Adds one trial `n` times: its shortfall `x` and the parts
     /// `(source, country, value)` of this series.
     pub fn add(&mut self, x: f64, parts: impl Iterator<Item = (usize, usize, f64)>, n: u64) {
-        self.n += n;
-        let nn = n as u128;
-        let mut row = if x > 0.0 {
-            if self.bands.is_empty() {
-                self.bands = vec![None; BANDS];
-            }
-            let width = self.dims.width();
-            let row = self.bands[band_of(x.min(1.0))]
-                .get_or_insert_with(|| vec![0; width].into_boxed_slice());
-            row[0] += n;
-            Some(row)
-        } else {
-            None
-        };
-        let ls = self.dims.sources.len();
+        self.add_trial(x, n);
         for (src, country, v) in parts {
-            let q = fix52(v) * nn;
-            self.by_source[src] += q;
-            self.by_country[country] += q;
-            if let Some(row) = row.as_deref_mut() {
-                let q = (v.clamp(0.0, 1.0) * FIX32 + 0.5) as u64 * n;
-                let (s, c) = (self.dims.src_local[src], self.dims.country_local[country]);
-                debug_assert!(s != NONE && c != NONE, "attribution outside its dimensions");
-                if s != NONE {
-                    row[1 + s as usize] += q;
-                }
-                if c != NONE {
-                    row[1 + ls + c as usize] += q;
-                }
+            self.add_part(x, src, country, v, n);
+        }
+    }
+
+    /// Counts one trial with shortfall `x`, `n` times; its parts follow with
+    /// [`AttribAcc::add_part`].
+    #[inline]
+    pub fn add_trial(&mut self, x: f64, n: u64) {
+        self.n += n;
+        if let Some(row) = self.band_row(x) {
+            row[0] += n;
+        }
+    }
+
+    /// Adds a part `v` from `src` in `country` of a trial with shortfall `x`.
+    #[inline]
+    pub fn add_part(&mut self, x: f64, src: usize, country: usize, v: f64, n: u64) {
+        let q = fix52(v) * n as u128;
+        self.by_source[src] += q;
+        self.by_country[country] += q;
+        let (s, c) = (self.dims.src_local[src], self.dims.country_local[country]);
+        debug_assert!(s != NONE && c != NONE, "attribution outside its dimensions");
+        let ls = self.dims.sources.len();
+        if let Some(row) = self.band_row(x) {
+            let q = (v.clamp(0.0, 1.0) * FIX32 + 0.5) as u64 * n;
+            if s != NONE {
+                row[1 + s as usize] += q;
+            }
+            if c != NONE {
+                row[1 + ls + c as usize] += q;
             }
         }
+    }
+
+    /// The band row of a positive shortfall `x` (allocated on first use).
+    #[inline]
+    fn band_row(&mut self, x: f64) -> Option<&mut [u64]> {
+        if x <= 0.0 {
+            return None;
+        }
+        if self.bands.is_empty() {
+            self.bands = vec![None; BANDS];
+        }
+        let width = self.dims.width();
+        let row = self.bands[band_of(x.min(1.0))]
+            .get_or_insert_with(|| vec![0; width].into_boxed_slice());
+        Some(row)
     }
 
     /// Whether `o` (maybe read from a file) has this accumulator's shape.
