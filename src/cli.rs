@@ -480,15 +480,20 @@ fn now() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
 }
 
+/// The bytes of a `--strategy` file (a failure to read it is exit 1).
+pub(crate) fn read_strategy_file(f: &Path) -> Result<Vec<u8>, Error> {
+    std::fs::read(f).map_err(|e| Error::Io {
+        context: format!("cannot read strategy file {}", f.display()),
+        source: e,
+    })
+}
+
 /// The `--strategy` files with the SHA-256 of their bytes.
 fn file_refs(files: &[PathBuf]) -> Result<Vec<crate::results::FileRef>, Error> {
     files
         .iter()
         .map(|f| {
-            let bytes = std::fs::read(f).map_err(|e| Error::Io {
-                context: format!("cannot read strategy file {}", f.display()),
-                source: e,
-            })?;
+            let bytes = read_strategy_file(f)?;
             Ok(crate::results::FileRef {
                 path: f.display().to_string(),
                 sha256: scenario::sha256_hex(&bytes),

@@ -65,11 +65,10 @@ fn header(run: &Loaded, files: &[PathBuf], compare: bool, sh: Shard) -> Result<H
     let strategy_files = files
         .iter()
         .map(|f| {
-            let bytes = std::fs::read(f).map_err(|e| Error::Io {
-                context: format!("cannot read strategy file {}", f.display()),
-                source: e,
-            })?;
-            Ok(file_text(&f.display().to_string(), &bytes))
+            Ok(file_text(
+                &f.display().to_string(),
+                &super::read_strategy_file(f)?,
+            ))
         })
         .collect::<Result<Vec<_>, Error>>()?;
     let range = partial::shard_range(run.trials, sh.index, sh.count);

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::rows_fit;
-use crate::engine::{Engine, TrialOutput};
+use crate::engine::{Engine, Figures, TrialOutput};
 use crate::model::Model;
 use crate::stats::{Hist, Metrics, SeriesAcc};
 
@@ -83,20 +83,27 @@ impl RunAcc {
                 continue;
             }
             let f = &out.figures[k];
-            for (i, acc) in self.series[k].iter_mut().enumerate() {
-                acc.add(
-                    f.shortfall[i],
-                    f.peak[i],
-                    f.months_short[i],
-                    f.stockout[i],
-                    1,
-                );
-            }
+            self.add_figures(k, f, 1);
             let w = f.shortfall.len() - 1;
             self.segments[seg][k].add(f.shortfall[w], 0.0, 0, false, 1);
-            for (h, &x) in self.monthly[k].iter_mut().zip(&f.monthly_world) {
-                h.add(x, 1);
-            }
+        }
+    }
+
+    /// Adds commodity `k`'s figures of one trial `n` times to its series and
+    /// monthly histograms.
+    #[inline]
+    fn add_figures(&mut self, k: usize, f: &Figures, n: u64) {
+        for (i, acc) in self.series[k].iter_mut().enumerate() {
+            acc.add(
+                f.shortfall[i],
+                f.peak[i],
+                f.months_short[i],
+                f.stockout[i],
+                n,
+            );
+        }
+        for (h, &x) in self.monthly[k].iter_mut().zip(&f.monthly_world) {
+            h.add(x, n);
         }
     }
 
@@ -158,19 +165,7 @@ impl RunAcc {
             if n == 0 {
                 continue;
             }
-            let f = &engine.cached[k];
-            for (i, acc) in self.series[k].iter_mut().enumerate() {
-                acc.add(
-                    f.shortfall[i],
-                    f.peak[i],
-                    f.months_short[i],
-                    f.stockout[i],
-                    n,
-                );
-            }
-            for (h, &x) in self.monthly[k].iter_mut().zip(&f.monthly_world) {
-                h.add(x, n);
-            }
+            self.add_figures(k, &engine.cached[k], n);
         }
         let w = engine.series() - 1;
         for (seg, cached) in self.segments.iter_mut().zip(&mut self.seg_cached) {
