@@ -76,24 +76,39 @@ pub struct Header {
 
 impl Header {
     /// Everything that must agree between partials of one run, as
-    /// (field name, value) pairs.
-    pub fn identity(&self) -> Vec<(&'static str, String)> {
+    /// (what, the value compared, the value shown).
+    pub fn identity(&self) -> Vec<(&'static str, String, String)> {
+        let short = |sha: &str| format!("SHA-256 {}…", &sha[..sha.len().min(12)]);
+        let named = |f: &FileText| format!("{} ({})", f.display, short(&f.sha256));
         let files: Vec<&str> = self.strategy_files.iter().map(|f| &f.sha256[..]).collect();
+        let shown: Vec<String> = self.strategy_files.iter().map(named).collect();
         let strategies: Vec<String> = self
             .strategies
             .iter()
-            .map(|s| format!("{}={}", s.id, s.sha256))
+            .map(|s| format!("{} ({})", s.id, short(&s.sha256)))
             .collect();
+        let plain = |what, v: String| (what, v.clone(), v);
+        let none = |v: Vec<String>| {
+            if v.is_empty() {
+                "none".into()
+            } else {
+                v.join(", ")
+            }
+        };
         vec![
-            ("crmsim version", self.crmsim_version.clone()),
-            ("command", self.command.clone()),
-            ("scenario SHA-256", self.scenario.sha256.clone()),
-            ("strategy files", files.join(", ")),
-            ("strategies", strategies.join(", ")),
-            ("seed", self.seed.to_string()),
-            ("trials", self.trials.to_string()),
-            ("horizon", self.horizon_months.to_string()),
-            ("number of shards", self.shards.to_string()),
+            plain("crmsim version", self.crmsim_version.clone()),
+            plain("command", self.command.clone()),
+            (
+                "scenario",
+                self.scenario.sha256.clone(),
+                named(&self.scenario),
+            ),
+            ("strategy files", files.join(","), none(shown)),
+            plain("strategies", none(strategies)),
+            plain("seed", self.seed.to_string()),
+            plain("trials", crate::format::thousands(self.trials)),
+            plain("horizon (months)", self.horizon_months.to_string()),
+            plain("number of shards", self.shards.to_string()),
         ]
     }
 }
@@ -153,8 +168,15 @@ fn u64_at(bytes: &[u8], at: usize) -> Option<u64> {
 /// Checks the magic, version and checksum and reads the header; the body is
 /// returned undecoded (see [`decode_body`]).
 pub fn decode_header(bytes: &[u8]) -> Result<(Header, &[u8]), String> {
-    if bytes.len() < 20 || &bytes[..8] != MAGIC {
-        return Err("is not a crmsim partial file (it does not start with CRMPART)".to_string());
+    if bytes.is_empty() {
+        return Err("is empty: not a crmsim partial file".into());
+    }
+    let head = &bytes[..bytes.len().min(8)];
+    if head != &MAGIC[..head.len()] {
+        return Err("is not a crmsim partial file (it does not start with CRMPART)".into());
+    }
+    if bytes.len() < 20 {
+        return Err("is truncated (shorter than its fixed parts)".into());
     }
     let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
     if version != FORMAT_VERSION {
@@ -180,6 +202,14 @@ pub fn decode_header(bytes: &[u8]) -> Result<(Header, &[u8]), String> {
     };
     let header: Header = serde_json::from_slice(&content[20..head_end])
         .map_err(|e| format!("has an unreadable header ({e})"))?;
+    let mine = env!("CARGO_PKG_VERSION");
+    if header.crmsim_version != mine {
+        return Err(format!(
+            "was written by crmsim {}, but this is crmsim {mine}: merge with the crmsim that ran \
+             the shards",
+            header.crmsim_version
+        ));
+    }
     let body_len = u64_at(content, head_end).unwrap_or(u64::MAX);
     let body = &content[head_end + 8..];
     if body_len != body.len() as u64 {

@@ -218,13 +218,16 @@ fn merge_refuses_partials_that_do_not_belong_together() {
         &[parts[0].clone(), parts[1].clone(), other[2].clone()],
     );
     assert!(
-        err.contains("does not belong with") && err.contains("seed is 9, not"),
+        err.contains("does not belong with") && err.contains("seed: 9 here, 42 there"),
         "{err}"
     );
     let scen = root().join("scenarios/stress-gallium-ban.toml");
     let st = shards(&dir, "scen", "run", "60", 3, &[scen.to_str().unwrap()]);
     let err = refuse_merge(&dir, &[parts[0].clone(), st[1].clone(), parts[2].clone()]);
-    assert!(err.contains("scenario SHA-256 is"), "{err}");
+    assert!(
+        err.contains("scenario: ") && err.contains("stress-gallium-ban.toml (SHA-256"),
+        "{err}"
+    );
     let strategy = root().join(STRATEGY);
     let cmp = shards(
         &dir,
@@ -235,11 +238,11 @@ fn merge_refuses_partials_that_do_not_belong_together() {
         &["--strategy", strategy.to_str().unwrap()],
     );
     let err = refuse_merge(&dir, &[parts[0].clone(), parts[1].clone(), cmp[2].clone()]);
-    assert!(err.contains("command is compare, not run"), "{err}");
+    assert!(err.contains("command: compare here, run there"), "{err}");
     // other number of shards
     let four = shards(&dir, "four", "run", "60", 4, &[]);
     let err = refuse_merge(&dir, &[parts[0].clone(), parts[1].clone(), four[2].clone()]);
-    assert!(err.contains("number of shards is 4, not 3"), "{err}");
+    assert!(err.contains("number of shards: 4 here, 3 there"), "{err}");
 }
 
 #[test]
@@ -266,10 +269,8 @@ fn merge_refuses_corrupted_truncated_and_foreign_files() {
             write("cut.crmpart", &bytes[..bytes.len() - 100]),
             "checksum does not match",
         ),
-        (
-            write("tiny.crmpart", &bytes[..15]),
-            "does not start with CRMPART",
-        ),
+        (write("tiny.crmpart", &bytes[..15]), "is truncated"),
+        (write("empty.crmpart", b""), "is empty"),
         (
             write("text.crmpart", b"hello\n"),
             "does not start with CRMPART",
@@ -288,6 +289,24 @@ fn merge_refuses_corrupted_truncated_and_foreign_files() {
     let p = write("newer.crmpart", &newer);
     let err = refuse_merge(&dir, &[parts[0].clone(), p]);
     assert!(err.contains("partial format version 7"), "{err}");
+    // a partial of another crmsim version (checksum made right) is refused
+    let mut other = bytes.clone();
+    let head_len = u64::from_le_bytes(other[12..20].try_into().unwrap()) as usize;
+    let head = String::from_utf8(other[20..20 + head_len].to_vec()).unwrap();
+    let version = format!("\"crmsim_version\":\"{}\"", env!("CARGO_PKG_VERSION"));
+    assert!(head.contains(&version), "{head}");
+    let forged = head.replace(&version, "\"crmsim_version\":\"9.9.9\"");
+    assert_eq!(forged.len(), head.len());
+    other[20..20 + head_len].copy_from_slice(forged.as_bytes());
+    let n = other.len() - 32;
+    let sum = {
+        use sha2::Digest;
+        sha2::Sha256::digest(&other[..n])
+    };
+    other[n..].copy_from_slice(&sum);
+    let p = write("version.crmpart", &other);
+    let err = refuse_merge(&dir, &[p]);
+    assert!(err.contains("was written by crmsim 9.9.9"), "{err}");
     // a missing file is an I/O error
     let out = crmsim()
         .current_dir(&dir)
@@ -310,6 +329,38 @@ fn shard_option_is_checked() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("expected I/N"), "{bad}: {err}");
     }
+    // sweep says it does not shard
+    let out = crmsim()
+        .current_dir(&dir)
+        .args(["sweep", "--vary", "alliance.msp.spare_capacity=0..0.2"])
+        .args(["--trials", "10", "--shard", "0/2"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("does not run in shards yet"), "{err}");
+    // a run's output folder is not a folder for partials
+    crmsim()
+        .current_dir(&dir)
+        .args([
+            "run",
+            "--trials",
+            "10",
+            "--out",
+            "run",
+            "--no-figures",
+            "--quiet",
+        ])
+        .assert()
+        .success();
+    let out = crmsim()
+        .current_dir(&dir)
+        .args(["run", "--trials", "10", "--shard", "0/2", "--out", "run"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("holds the output of a run"), "{err}");
 }
 
 /// The scripts of docs/cluster.md, run here as local processes, give the

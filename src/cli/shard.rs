@@ -25,7 +25,7 @@ pub struct Shard {
 }
 
 fn parse_shard(s: &str) -> Result<Shard, String> {
-    let bad = || format!("expected I/N with 0 <= I < N <= {MAX_SHARDS}, e.g. 0/8; got `{s}`");
+    let bad = || format!("expected I/N with 0 <= I < N <= {MAX_SHARDS}, e.g. 0/8");
     let (i, n) = s.split_once('/').ok_or_else(bad)?;
     let (index, count) = (
         i.trim().parse::<u64>().map_err(|_| bad())?,
@@ -112,6 +112,12 @@ pub fn write_shard(
         .out
         .clone()
         .unwrap_or_else(|| Path::new("output").join(format!("{}-parts", run.model.name)));
+    if dir.join(".crmsim-output").exists() {
+        return Err(Error::Usage(format!(
+            "{} holds the output of a run; give the shards' partial files a folder of their own",
+            dir.display()
+        )));
+    }
     let head = header(run, files, compare, sh)?;
     let range = head.first_trial..head.end_trial;
     let engines = compare::engines(&run.model, &run.strategies, run.seed);
@@ -165,12 +171,12 @@ fn read_part(path: &Path, first: Option<&(PathBuf, Header)>) -> Result<(Header, 
         ));
     }
     if let Some((first_path, f)) = first {
-        for ((name, a), (_, b)) in f.identity().iter().zip(head.identity()) {
+        for ((name, a, a_shown), (_, b, b_shown)) in f.identity().iter().zip(head.identity()) {
             if *a != b {
                 return Err(refuse(
                     path,
                     format!(
-                        "does not belong with {}: its {name} is {b}, not {a}",
+                        "does not belong with {}: {name}: {b_shown} here, {a_shown} there",
                         first_path.display()
                     ),
                 ));

@@ -97,6 +97,14 @@ fn options(args: &SweepArgs, model: &Model) -> Result<RunOptions, Error> {
 
 /// Checks everything, then runs the sweep and writes its files.
 pub fn sweep_cmd(args: &SweepArgs) -> Result<(), Error> {
+    if args.shard.is_some() {
+        return Err(Error::Usage(
+            "`sweep` does not run in shards yet (a --target search is sequential, and the \
+             intervals of quantile metrics need a second pass); only `run` and `compare` take \
+             --shard. Run the points of a large sweep as separate sweeps instead (docs/cluster.md)"
+                .into(),
+        ));
+    }
     let source = scenario::load_or_baseline(args.run.file.as_ref())?;
     let model = load_model(&source)?;
     let (metric, mode) = metric_and_mode(args)?;
