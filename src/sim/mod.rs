@@ -131,11 +131,7 @@ pub fn drive_range<S: Send>(
     let bounds = segment_bounds(opts.trials);
     // Commodities a model simulates exactly as the first one does are copied
     // from it, not simulated again (common random numbers make them equal).
-    let same: Vec<Vec<bool>> = engines
-        .iter()
-        .map(|e| e.same_commodities(&engines[0]))
-        .collect();
-    let same = &same;
+    let same = &shared(engines);
     pool.scope(|s| {
         for _ in 0..threads {
             s.spawn(|_| {
@@ -197,19 +193,8 @@ pub fn run_engines(
     opts: RunOptions,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Vec<RunResult>, Error> {
-    Ok(one_pass(engines, opts, false, progress)?.0)
-}
-
-/// Every model's aggregates and, with `paired`, the paired differences of
-/// each strategy (engines 1..) against the base (engine 0) and the base's
-/// attribution, all in one pass over the trials.
-pub fn one_pass(
-    engines: &[Engine],
-    opts: RunOptions,
-    paired: bool,
-    progress: &(dyn Fn(u64) + Sync),
-) -> Result<(Vec<RunResult>, Option<PairedAcc>), Error> {
-    Ok(accumulate(engines, opts, paired, 0..opts.trials, progress)?.finish(engines))
+    let totals = accumulate(engines, opts, false, 0..opts.trials, progress)?;
+    Ok(totals.finish(engines).0)
 }
 
 /// The aggregates of a range of trials, not yet finished: what one shard
@@ -222,7 +207,7 @@ pub struct Totals {
 
 /// Per engine, the commodities it computes exactly as the base (engine 0)
 /// does; empty for the base itself.
-fn shared(engines: &[Engine]) -> Vec<Vec<bool>> {
+pub(crate) fn shared(engines: &[Engine]) -> Vec<Vec<bool>> {
     engines
         .iter()
         .enumerate()
@@ -283,7 +268,10 @@ impl Totals {
     }
 }
 
-/// Accumulates the trials `range` of `0..opts.trials` (see [`one_pass`]).
+/// Accumulates the trials `range` of `0..opts.trials` in one pass: every
+/// model's aggregates and, with `paired`, the paired differences of each
+/// strategy (engines 1..) against the base (engine 0) and the base's
+/// attribution.
 pub fn accumulate(
     engines: &[Engine],
     opts: RunOptions,

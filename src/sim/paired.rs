@@ -72,10 +72,7 @@ impl PairedAcc {
             attrib,
             both_cached: vec![vec![0; nk]; engines.len() - 1],
             base_cached: vec![0; nk],
-            same: engines[1..]
-                .iter()
-                .map(|e| e.same_commodities(base))
-                .collect(),
+            same: super::shared(engines).split_off(1),
         }
     }
 
