@@ -1,7 +1,9 @@
 //! Models stepped through the same trials share the commodities they would
 //! simulate identically: a strategy that changes one material's stockpile
 //! re-simulates only that material, and its results are bit for bit those
-//! of running the strategy on its own.
+//! of running the strategy on its own. A strategy that draws the same
+//! hits as the base (same shocks on the same producers) takes the base's
+//! draws instead of drawing them again, with the same results.
 
 use crmsim::compare::Strategy;
 use crmsim::engine::Engine;
@@ -66,6 +68,11 @@ fn only_the_changed_material_is_simulated_again_and_results_are_unchanged() {
     let st = Strategy::compile(src.strategies().unwrap().remove(0)).unwrap();
     let (eb, es) = (Engine::new(&base, 3), Engine::new(&st.model, 3));
     assert_eq!(es.same_commodities(&eb), vec![false, true, true]);
+    assert!(es.same_draws(&eb), "a stockpile does not change the draws");
+    assert!(
+        !Engine::new(&base, 4).same_draws(&eb),
+        "another seed draws anew"
+    );
     assert_eq!(
         Engine::new(&base, 4).same_commodities(&eb),
         vec![false; 3],
@@ -83,4 +90,30 @@ fn only_the_changed_material_is_simulated_again_and_results_are_unchanged() {
     assert_eq!(together[1].metrics[1], together[0].metrics[1]);
     assert_eq!(together[1].metrics[2], together[0].metrics[2]);
     assert!(together[1].metrics[0][0].mean < together[0].metrics[0][0].mean);
+}
+
+/// A strategy that adds a producer in a shocked country acts on other
+/// producers: it draws its own hits, and shares neither draws nor that
+/// commodity with the base; running it with the base or alone is the same.
+#[test]
+fn a_strategy_with_other_hits_draws_its_own() {
+    let text = format!(
+        "{BASE}\n[[strategy]]\nid = \"au-ga\"\n[[strategy.commodity]]\nid = \"ga\"\n\
+         [strategy.commodity.producers.production]\nAU = 0.05\nCN = 0.85\n"
+    );
+    let src = scenario::parse_bytes("share.toml", text.as_bytes()).unwrap();
+    let base = Model::compile(&src.display, &src.scenario).unwrap();
+    let st = Strategy::compile(src.strategies().unwrap().remove(1)).unwrap();
+    let (eb, es) = (Engine::new(&base, 5), Engine::new(&st.model, 5));
+    assert!(!es.same_draws(&eb));
+    assert_eq!(es.same_commodities(&eb), vec![false, true, true]);
+    let opts = RunOptions {
+        trials: 5_000,
+        seed: 5,
+        threads: 2,
+    };
+    let together = sim::run(&[&base, &st.model], opts, &|_| {}).unwrap();
+    let alone = sim::run(&[&st.model], opts, &|_| {}).unwrap();
+    assert_eq!(together[1].metrics, alone[0].metrics);
+    assert_ne!(together[1].metrics[0], together[0].metrics[0]);
 }

@@ -252,6 +252,10 @@ pub struct Engine<'m> {
     /// engines whose fingerprints of commodity k are equal compute the same
     /// figures of k in every trial (see [`Engine::same_commodities`]).
     fingerprints: Vec<String>,
+    /// Everything [`Engine::draw_events`] depends on, as text: two engines
+    /// with equal draw fingerprints draw the same hits in every trial (see
+    /// [`Engine::same_draws`]).
+    draw_fingerprint: String,
 }
 
 const REGIME_KEY: u64 = 0x5245_4749_4d45_0001;
@@ -463,8 +467,10 @@ impl<'m> Engine<'m> {
             max_p,
             max_s,
             fingerprints: Vec::new(),
+            draw_fingerprint: String::new(),
         };
         engine.fingerprints = (0..nk).map(|k| engine.fingerprint(k)).collect();
+        engine.draw_fingerprint = engine.draw_fingerprint();
         let mut scratch = engine.scratch();
         scratch.attribute = true;
         let mut cached = Vec::new();
@@ -644,6 +650,32 @@ impl<'m> Engine<'m> {
         skip: &[bool],
     ) -> &'s TrialOutput {
         let regime = self.draw_events(trial, sc);
+        self.simulate_drawn(regime, sc, skip)
+    }
+
+    /// [`Engine::run_trial_skipping`] on the hits `from` drew for the same
+    /// trial, when this engine draws exactly as `from`'s engine does
+    /// ([`Engine::same_draws`]): the draws are copied, not made again.
+    pub fn run_trial_on<'s>(
+        &self,
+        from: &Scratch,
+        sc: &'s mut Scratch,
+        skip: &[bool],
+    ) -> &'s TrialOutput {
+        for (mine, theirs) in sc.hits.iter_mut().zip(&from.hits) {
+            mine.clone_from(theirs);
+        }
+        self.simulate_drawn(from.out.regime, sc, skip)
+    }
+
+    /// §4 for every commodity some drawn hit touches (those in `skip`
+    /// excepted); the others keep their cached figures.
+    fn simulate_drawn<'s>(
+        &self,
+        regime: usize,
+        sc: &'s mut Scratch,
+        skip: &[bool],
+    ) -> &'s TrialOutput {
         sc.out.regime = regime;
         for k in 0..self.model.commodities.len() {
             if sc.hits[k].is_empty() {
@@ -726,6 +758,42 @@ impl<'m> Engine<'m> {
                 h.sev,
                 self.mask_of(h.mask)
             );
+        }
+        s
+    }
+
+    /// Does this engine draw exactly the hits `base` draws, in every trial?
+    /// (Same seed, horizon, regimes, rates and shocks, acting on the same
+    /// producers.)
+    pub fn same_draws(&self, base: &Engine) -> bool {
+        self.draw_fingerprint == base.draw_fingerprint
+    }
+
+    /// Everything the drawing of one trial's hits depends on, as text.
+    fn draw_fingerprint(&self) -> String {
+        use std::fmt::Write;
+        let m = self.model;
+        let mut s = format!(
+            "seed {} H{} {:?} {:?} {:?} {:?} {:?}\n",
+            self.seed, m.horizon, self.regime_cum, self.lambda, self.p0, self.scale, self.masks
+        );
+        let finals: Vec<usize> = m.commodities.iter().map(|c| c.final_stage()).collect();
+        let _ = writeln!(s, "final stages {finals:?}");
+        for (sh, compiled) in m.shocks.iter().zip(&self.shocks) {
+            let _ = write!(
+                s,
+                "shock {} {:?} {:?} {:?} {} {}",
+                sh.key,
+                sh.rate_dist,
+                sh.severity,
+                sh.duration,
+                sh.independent,
+                sh.footprint.len()
+            );
+            for e in &compiled.effects {
+                let _ = write!(s, " [{} {:?} {:?}]", e.commodity, e.leakage, e.hits);
+            }
+            s.push('\n');
         }
         s
     }

@@ -132,6 +132,11 @@ pub fn drive_range<S: Send>(
     // Commodities a model simulates exactly as the first one does are copied
     // from it, not simulated again (common random numbers make them equal).
     let same = &shared(engines);
+    // Models that draw the same hits as the first one take its draws.
+    let same_draws = &engines
+        .iter()
+        .map(|e| e.same_draws(&engines[0]))
+        .collect::<Vec<_>>();
     pool.scope(|s| {
         for _ in 0..threads {
             s.spawn(|_| {
@@ -156,8 +161,13 @@ pub fn drive_range<S: Send>(
                         // Every other model steps through the same trial;
                         // commodities it shares with the base are copied.
                         let (base, rest) = scratch.split_at_mut(1);
-                        for ((e, sc), skip) in engines[1..].iter().zip(rest).zip(&same[1..]) {
-                            e.run_trial_skipping(trial, sc, skip);
+                        let models = engines[1..].iter().zip(rest).zip(&same[1..]);
+                        for (((e, sc), skip), &copy) in models.zip(&same_draws[1..]) {
+                            if copy {
+                                e.run_trial_on(&base[0], sc, skip);
+                            } else {
+                                e.run_trial_skipping(trial, sc, skip);
+                            }
                             sc.copy_figures(&base[0], skip);
                         }
                         step(&mut state, trial, seg, Outputs(&scratch));
