@@ -15,6 +15,7 @@
 mod alliance;
 mod attribution;
 mod month;
+mod resume;
 pub mod rng;
 
 use alliance::Classes;
@@ -201,6 +202,9 @@ pub struct Scratch {
     /// weights were last computed), in hit order.
     weighted: Vec<u32>,
     t0: Vec<Option<usize>>,
+    /// While a scheduled-only run is recorded: its state at the start of
+    /// each month ([`resume`]).
+    snapshots: Option<Vec<resume::Snapshot>>,
     out: TrialOutput,
 }
 
@@ -242,6 +246,9 @@ pub struct Engine<'m> {
     pub cached: Vec<Figures>,
     /// Their attribution (to scheduled events).
     pub cached_attrib: Vec<Vec<AttribPart>>,
+    /// Per commodity, the state of its scheduled-only run at the start of
+    /// each month (empty without scheduled events): trials resume from it.
+    snapshots: Vec<Vec<resume::Snapshot>>,
     /// Per commodity and stage, total capacity (ROW included).
     cap_total: Vec<Vec<f64>>,
     /// Per commodity, the alliance classes of its final-stage producers.
@@ -458,6 +465,7 @@ impl<'m> Engine<'m> {
             scheduled,
             cached: Vec::new(),
             cached_attrib: Vec::new(),
+            snapshots: Vec::new(),
             cap_total: model
                 .commodities
                 .iter()
@@ -475,15 +483,27 @@ impl<'m> Engine<'m> {
         scratch.attribute = true;
         let mut cached = Vec::new();
         let mut cached_attrib = Vec::new();
+        let mut snapshots = Vec::new();
         for k in 0..nk {
             let hits = engine.scheduled[k].clone();
             let mut fig = Figures::new(model.n_consumers() + 2, model.horizon);
-            engine.simulate_commodity(k, &hits, &mut scratch, &mut fig);
+            let cm = &model.commodities[k];
+            let record = !hits.is_empty()
+                && resume::worth_recording(
+                    month::Dims::of(cm),
+                    hits.len(),
+                    cm.alliances.len(),
+                    model.horizon,
+                );
+            scratch.snapshots = record.then(Vec::new);
+            engine.simulate_commodity(k, &hits, 0, &mut scratch, &mut fig);
             cached.push(fig);
             cached_attrib.push(std::mem::take(&mut scratch.out.attrib[k]));
+            snapshots.push(scratch.snapshots.take().unwrap_or_default());
         }
         engine.cached = cached;
         engine.cached_attrib = cached_attrib;
+        engine.snapshots = snapshots;
         engine
     }
 
@@ -538,6 +558,7 @@ impl<'m> Engine<'m> {
             active: Vec::new(),
             weighted: Vec::new(),
             t0: vec![None; na],
+            snapshots: None,
             out: TrialOutput {
                 regime: 0,
                 attrib: vec![Vec::new(); nk],
@@ -690,7 +711,7 @@ impl<'m> Engine<'m> {
             let drawn = hits.len();
             hits.extend_from_slice(&self.scheduled[k]);
             let mut fig = std::mem::take(&mut sc.out.figures[k]);
-            self.simulate_commodity(k, &hits, sc, &mut fig);
+            self.simulate_commodity(k, &hits, drawn, sc, &mut fig);
             sc.out.figures[k] = fig;
             hits.truncate(drawn);
             sc.hits[k] = hits;
@@ -760,6 +781,14 @@ impl<'m> Engine<'m> {
             );
         }
         s
+    }
+
+    /// Simulates every month of every trial from the first, without
+    /// resuming from the scheduled-only runs (for tests: the results agree
+    /// to rounding).
+    #[doc(hidden)]
+    pub fn forget_snapshots(&mut self) {
+        self.snapshots.clear();
     }
 
     /// Does this engine draw exactly the hits `base` draws, in every trial?

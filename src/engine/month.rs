@@ -41,8 +41,16 @@ impl Dims {
 }
 
 impl Engine<'_> {
-    /// §4 for every month of one commodity, given its hits; fills `out`.
-    pub fn simulate_commodity(&self, k: usize, hits: &[Hit], sc: &mut Scratch, out: &mut Figures) {
+    /// §4 for every month of one commodity, given its hits (the first
+    /// `drawn` of them drawn this trial, the rest scheduled); fills `out`.
+    pub fn simulate_commodity(
+        &self,
+        k: usize,
+        hits: &[Hit],
+        drawn: usize,
+        sc: &mut Scratch,
+        out: &mut Figures,
+    ) {
         let cm: &CommodityModel = &self.model.commodities[k];
         out.clear();
         sc.out.attrib[k].clear();
@@ -51,6 +59,7 @@ impl Engine<'_> {
         }
         let d = Dims::of(cm);
         let (t_lo, t_hi) = self.prepare(k, hits, d, sc);
+        let t_from = self.resume(k, &hits[..drawn], t_lo, d, sc, out);
         let mut r = 0.0;
         let mut have_market = false;
         let mut have_s5 = false;
@@ -60,15 +69,16 @@ impl Engine<'_> {
         // one-past-last month: walk those months in order, updating only the
         // hits that change, and skip the months no hit covers. Over a short
         // span, scanning every hit every month is cheaper than sorting.
-        let scan_all = t_hi - t_lo <= SCAN_ALL_MONTHS;
+        let scan_all = t_hi - t_from <= SCAN_ALL_MONTHS;
         if scan_all {
             sc.changes.clear();
         } else {
             change_months(hits, &mut sc.changes);
         }
         let mut next = 0;
-        let mut t = t_lo;
+        let mut t = t_from;
         while t < t_hi {
+            self.record_until(k, t, d, sc, out);
             let mut same = have_market && !buffers_moved;
             if scan_all {
                 same &= coverage_scan(hits, t, sc);
@@ -100,6 +110,7 @@ impl Engine<'_> {
             step_stockpiles(cm, t, d, sc, out);
             t += 1;
         }
+        self.record_until(k, self.model.horizon, d, sc, out);
         self.finish(k, hits, d, sc, out);
     }
 
