@@ -93,6 +93,12 @@ impl RunAcc {
     /// monthly histograms.
     #[inline]
     fn add_figures(&mut self, k: usize, f: &Figures, n: u64) {
+        for (i, acc) in self.series[k].iter().enumerate() {
+            acc.prefetch(f.shortfall[i], f.peak[i]);
+        }
+        for (h, &x) in self.monthly[k].iter().zip(&f.monthly_world) {
+            h.prefetch(x);
+        }
         for (i, acc) in self.series[k].iter_mut().enumerate() {
             acc.add(
                 f.shortfall[i],

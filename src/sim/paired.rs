@@ -29,6 +29,9 @@ pub struct PairedAcc {
 
 /// Adds a trial's attribution of one commodity (all series) to `acc`.
 fn add_attrib(acc: &mut [AttribAcc], f: &Figures, parts: &[AttribPart], n: u64) {
+    for (a, &x) in acc.iter().zip(&f.shortfall) {
+        a.prefetch(x);
+    }
     for (a, &x) in acc.iter_mut().zip(&f.shortfall) {
         a.add_trial(x, n);
     }

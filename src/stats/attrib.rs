@@ -145,6 +145,20 @@ impl AttribAcc {
         }
     }
 
+    /// Asks the processor to bring the band row of a trial with shortfall
+    /// `x` into cache before its parts are added (a hint only).
+    #[inline]
+    pub fn prefetch(&self, x: f64) {
+        if x <= 0.0 || self.bands.is_empty() {
+            return;
+        }
+        if let Some(row) = &self.bands[band_of(x.min(1.0))] {
+            for line in row.chunks(8) {
+                super::prefetch(&line[0]);
+            }
+        }
+    }
+
     /// The band row of a positive shortfall `x` (allocated on first use).
     #[inline]
     fn band_row(&mut self, x: f64) -> Option<&mut [u64]> {
