@@ -132,7 +132,9 @@ impl Header {
             plain("command", self.command.clone()),
             plain(
                 "sweep",
-                self.sweep.as_ref().map_or("none".into(), SweepSpec::describe),
+                self.sweep
+                    .as_ref()
+                    .map_or("none".into(), SweepSpec::describe),
             ),
             (
                 "scenario",

@@ -78,13 +78,22 @@ fn whole(dir: &Path, base: &[&str], trials: &str, out: &str, extra: &[&str]) {
 }
 
 /// Every shard of `n` of the sweep `base` into `dir/name`; the files.
-fn shards(dir: &Path, base: &[&str], trials: &str, n: u64, name: &str, extra: &[&str]) -> Vec<PathBuf> {
+fn shards(
+    dir: &Path,
+    base: &[&str],
+    trials: &str,
+    n: u64,
+    name: &str,
+    extra: &[&str],
+) -> Vec<PathBuf> {
     let parts = dir.join(name);
     for i in 0..n {
         let shard = format!("{i}/{n}");
         let mut args = base.to_vec();
         let out = parts.to_str().unwrap();
-        args.extend(["--trials", trials, "--shard", &shard, "--out", out, "--quiet"]);
+        args.extend([
+            "--trials", trials, "--shard", &shard, "--out", out, "--quiet",
+        ]);
         args.extend_from_slice(extra);
         ok(dir, &args);
     }
@@ -168,6 +177,32 @@ fn a_sweep_shard_gives_the_same_bytes_on_every_run_and_thread_count() {
         seen.push(std::fs::read(dir.join(&out).join("part-1-of-2.crmpart")).unwrap());
     }
     assert!(seen[0] == seen[1] && seen[1] == seen[2]);
+    // 101 points of 12 commodities run in one batch on 1 thread, in two on
+    // 2 threads (batches are sized by the threads' memory): the same bytes
+    let mut seen = Vec::new();
+    for threads in ["1", "2"] {
+        let out = format!("b{threads}");
+        let args = [
+            "sweep",
+            "--grid",
+            "--metric",
+            "cvar95",
+            "--vary",
+            "alliance.msp.spare_capacity=0..0.2:101",
+            "--trials",
+            "40",
+            "--shard",
+            "0/1",
+            "--threads",
+            threads,
+            "--out",
+            &out,
+            "--quiet",
+        ];
+        ok(&dir, &args);
+        seen.push(std::fs::read(dir.join(&out).join("part-0-of-1.crmpart")).unwrap());
+    }
+    assert!(seen[0] == seen[1]);
 }
 
 #[test]
@@ -204,9 +239,15 @@ fn merge_refuses_sweep_partials_that_do_not_belong_together() {
     let run = dir.join("run");
     ok(
         &dir,
-        &["run", "--trials", "60", "--shard", "2/3", "--out", "run", "--quiet"],
+        &[
+            "run", "--trials", "60", "--shard", "2/3", "--out", "run", "--quiet",
+        ],
     );
-    let err = refuse(&[parts[0].clone(), parts[1].clone(), run.join("part-2-of-3.crmpart")]);
+    let err = refuse(&[
+        parts[0].clone(),
+        parts[1].clone(),
+        run.join("part-2-of-3.crmpart"),
+    ]);
     assert!(err.contains("command: sweep here, run there"), "{err}");
     // corrupted
     let mut bytes = std::fs::read(&parts[1]).unwrap();

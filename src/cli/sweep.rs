@@ -230,7 +230,13 @@ fn write_all(
 }
 
 /// The header of shard `sh` of a tornado or grid.
-fn shard_header(args: &SweepArgs, plan: &Plan, source: &Source, opts: RunOptions, sh: Shard) -> Header {
+fn shard_header(
+    args: &SweepArgs,
+    plan: &Plan,
+    source: &Source,
+    opts: RunOptions,
+    sh: Shard,
+) -> Header {
     let range = partial::shard_range(opts.trials, sh.index, sh.count);
     Header {
         crmsim_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -289,7 +295,10 @@ pub fn merge_cmd(args: &MergeArgs) -> Result<(), Error> {
     let source = shard::source_of(&first.1, &first.0)?;
     let model = load_model(&source)?;
     let spec = first.1.sweep.clone().ok_or_else(|| {
-        shard::refuse(&first.0, "is a sweep's partial without the sweep's options; it is damaged".into())
+        shard::refuse(
+            &first.0,
+            "is a sweep's partial without the sweep's options; it is damaged".into(),
+        )
     })?;
     let (sel, varies, mode) = Ask::of_spec(&spec).plan_parts(&source, &model)?;
     let plan = Plan::new(&source, &model, varies, sel, mode)?;

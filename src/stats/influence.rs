@@ -319,7 +319,11 @@ mod tests {
                 let u = stream_unit(11, i, 1);
                 let v = stream_unit(11, i, 2);
                 let b = if u < 0.6 { 0.0 } else { (u - 0.6) * 1.5 };
-                let p = if v < 0.1 { 0.0 } else { (b * (0.7 + 0.4 * v)).min(1.0) };
+                let p = if v < 0.1 {
+                    0.0
+                } else {
+                    (b * (0.7 + 0.4 * v)).min(1.0)
+                };
                 (b, p)
             })
             .collect()
@@ -353,7 +357,10 @@ mod tests {
                 .map(|&(b, p)| 20.0 * ((p - vp).max(0.0) - (b - vb).max(0.0)));
             let paired = direct(z);
             assert!((got.own - own).abs() <= tol * own, "{got:?} vs {own}");
-            assert!((got.paired - paired).abs() <= tol * paired, "{got:?} vs {paired}");
+            assert!(
+                (got.paired - paired).abs() <= tol * paired,
+                "{got:?} vs {paired}"
+            );
         };
         // thresholds on band edges: exact to rounding
         check(0.4, 0.3, 1e-9);
@@ -381,7 +388,10 @@ mod tests {
                 .map(|&(b, p)| -3.0 * ind(p, qp) + 2.0 * ind(b, qb));
             let paired = direct(z);
             assert!((got.own - own).abs() <= tol * own, "{got:?} vs {own}");
-            assert!((got.paired - paired).abs() <= tol * paired, "{got:?} vs {paired}");
+            assert!(
+                (got.paired - paired).abs() <= tol * paired,
+                "{got:?} vs {paired}"
+            );
         };
         // on band edges and at 0: exact
         check(0.2, 0.15, 1e-9);
@@ -431,7 +441,10 @@ mod tests {
         let own = direct(ps.iter().map(|&(_, x)| u(x, p)));
         let paired = direct(ps.iter().map(|&(xb, xp)| u(xp, p) - u(xb, b)));
         assert!((got.own - own).abs() <= 1e-6 * own, "{got:?} vs {own}");
-        assert!((got.paired - paired).abs() <= 1e-6 * paired, "{got:?} vs {paired}");
+        assert!(
+            (got.paired - paired).abs() <= 1e-6 * paired,
+            "{got:?} vs {paired}"
+        );
     }
 
     #[test]

@@ -321,7 +321,13 @@ mod tests {
     #[test]
     fn pair_acc_bytes_are_the_list_of_cells_in_key_order() {
         let mut p = PairAcc::default();
-        for (b, s) in [(0.5, 0.25), (0.0, 0.0), (0.9, 0.1), (0.5, 0.2501), (0.0, 0.3)] {
+        for (b, s) in [
+            (0.5, 0.25),
+            (0.0, 0.0),
+            (0.9, 0.1),
+            (0.5, 0.2501),
+            (0.0, 0.3),
+        ] {
             p.add(b, s, 2);
         }
         let cells: Vec<(u32, Cell)> = p.joint.sorted().into_iter().map(|(k, c)| (k, *c)).collect();

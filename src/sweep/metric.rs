@@ -237,7 +237,13 @@ impl Psi {
 
     pub fn merge(&mut self, o: &Psi) {
         match (self, o) {
-            (Psi::Plain { own, paired }, Psi::Plain { own: o1, paired: o2 }) => {
+            (
+                Psi::Plain { own, paired },
+                Psi::Plain {
+                    own: o1,
+                    paired: o2,
+                },
+            ) => {
                 own.merge(o1);
                 paired.merge(o2);
             }
@@ -259,7 +265,13 @@ impl Psi {
 
 /// Standard errors of `metric` for a model (its aggregates `acc` and sums
 /// `psi`) and of its change from the base (`base_acc`, `base_psi`).
-pub fn ses(metric: Metric, base_acc: &SeriesAcc, base_psi: &Psi, acc: &SeriesAcc, psi: &Psi) -> Ses {
+pub fn ses(
+    metric: Metric,
+    base_acc: &SeriesAcc,
+    base_psi: &Psi,
+    acc: &SeriesAcc,
+    psi: &Psi,
+) -> Ses {
     let (ib, ip) = (metric.influence(base_acc), metric.influence(acc));
     match (psi, base_psi, ib, ip) {
         (Psi::Plain { own, paired }, ..) => Ses {

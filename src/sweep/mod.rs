@@ -257,7 +257,12 @@ impl<'a> Plan<'a> {
     }
 
     /// The point rows and (for a tornado) its bars.
-    fn fill_points(&self, report: &mut SweepReport, base: &[PointStats], stats: &[Vec<PointStats>]) {
+    fn fill_points(
+        &self,
+        report: &mut SweepReport,
+        base: &[PointStats],
+        stats: &[Vec<PointStats>],
+    ) {
         for (vals, st) in self.points.iter().zip(stats) {
             self.push_points(report, vals, st);
         }

@@ -87,9 +87,10 @@ pub fn merge_into(total: &mut State, part: &State) {
 /// Whether `part` (maybe read from a file) has the shape of `total`.
 pub fn fits(total: &State, part: &State) -> bool {
     total.len() == part.len()
-        && total.iter().zip(part).all(|(a, b)| {
-            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.fits(y))
-        })
+        && total
+            .iter()
+            .zip(part)
+            .all(|(a, b)| a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.fits(y)))
 }
 
 /// Runs `models` on the same trials. With `paired`, model 0 is the base and
@@ -221,7 +222,10 @@ mod tests {
     /// The standard errors (own, paired) of the old two-pass computation: ψ
     /// of every trial from the models' aggregates, summed directly.
     fn direct(sel: &Selection, total: &State, figs: &[Vec<Figures>]) -> Vec<(f64, f64)> {
-        let infl: Vec<Influence> = total.iter().map(|row| sel.metric.influence(&row[0].series)).collect();
+        let infl: Vec<Influence> = total
+            .iter()
+            .map(|row| sel.metric.influence(&row[0].series))
+            .collect();
         let se = |z: &[f64]| {
             let n = z.len() as f64;
             let m = z.iter().sum::<f64>() / n;
@@ -259,7 +263,11 @@ mod tests {
             threads: 2,
         };
         let world = base.n_consumers() + 1;
-        let k = base.commodities.iter().position(|c| c.id == "cobalt").unwrap();
+        let k = base
+            .commodities
+            .iter()
+            .position(|c| c.id == "cobalt")
+            .unwrap();
         let figs = figures(&models, opts, k);
         for (name, tol) in [
             ("sd", 1e-6),
@@ -282,8 +290,16 @@ mod tests {
             for p in 0..2 {
                 let (g, w) = (&got[p][0], want[p]);
                 let (own, paired) = (g.se.unwrap(), g.change_se.unwrap());
-                assert!((own - w.0).abs() <= tol * w.0, "{name} {p}: {own} vs {}", w.0);
-                assert!((paired - w.1).abs() <= tol * w.1, "{name} {p}: {paired} vs {}", w.1);
+                assert!(
+                    (own - w.0).abs() <= tol * w.0,
+                    "{name} {p}: {own} vs {}",
+                    w.0
+                );
+                assert!(
+                    (paired - w.1).abs() <= tol * w.1,
+                    "{name} {p}: {paired} vs {}",
+                    w.1
+                );
             }
             // the base against itself: no paired error at all
             assert_eq!(got[0][0].change_se, Some(0.0), "{name}");
