@@ -37,9 +37,10 @@ pub const DEFAULT_STEPS: usize = 5;
 pub const MAX_STEPS: usize = 1001;
 /// Memory the accumulators of one batch may take, in bytes.
 const BATCH_BYTES: usize = 768 << 20;
-/// Worst-case accumulator bytes of one model and commodity (two full
-/// histograms of 10,000 bins of 16 bytes, and change).
-const ACC_BYTES: usize = 330_000;
+/// Accumulator bytes of one model and commodity: two full histograms of
+/// 10,000 bins of 16 bytes, and the band pairs of a quantile's or cvar's
+/// interval (about 80 KB on the baseline).
+const ACC_BYTES: usize = 400_000;
 
 /// One `--vary PATH=LOW..HIGH[:STEPS]`.
 #[derive(Debug, Clone)]
