@@ -229,6 +229,14 @@ fn write_all(
     emit(&text)
 }
 
+/// Every point of a sweep with its model's SHA-256.
+fn point_refs(plan: &Plan) -> Vec<StrategyRef> {
+    plan.point_digests()
+        .into_iter()
+        .map(|(id, sha256)| StrategyRef { id, sha256 })
+        .collect()
+}
+
 /// The header of shard `sh` of a tornado or grid.
 fn shard_header(
     args: &SweepArgs,
@@ -244,11 +252,7 @@ fn shard_header(
         command: "sweep".to_string(),
         scenario: shard::file_text(&source.display, source.text.as_bytes()),
         strategy_files: Vec::new(),
-        strategies: plan
-            .point_digests()
-            .into_iter()
-            .map(|(id, sha256)| StrategyRef { id, sha256 })
-            .collect(),
+        strategies: point_refs(plan),
         sweep: Some(SweepSpec {
             mode: plan.mode.name().to_string(),
             vary: args.vary.clone(),
@@ -302,12 +306,7 @@ pub fn merge_cmd(args: &MergeArgs) -> Result<(), Error> {
     })?;
     let (sel, varies, mode) = Ask::of_spec(&spec).plan_parts(&source, &model)?;
     let plan = Plan::new(&source, &model, varies, sel, mode)?;
-    let points: Vec<StrategyRef> = plan
-        .point_digests()
-        .into_iter()
-        .map(|(id, sha256)| StrategyRef { id, sha256 })
-        .collect();
-    if points != first.1.strategies || model.horizon != first.1.horizon_months {
+    if point_refs(&plan) != first.1.strategies || model.horizon != first.1.horizon_months {
         return Err(shard::rebuilt_differently(&first.0));
     }
     let mut total = plan.empty_state();
@@ -330,6 +329,17 @@ pub fn merge_cmd(args: &MergeArgs) -> Result<(), Error> {
         threads: 1,
     };
     let report = plan.report_of(&total, opts, &source.sha256, run);
+    write_merged(args, &model, &source, &first.1, &report)
+}
+
+/// Writes the merged sweep's files, as the unsharded sweep writes them.
+fn write_merged(
+    args: &MergeArgs,
+    model: &Model,
+    source: &Source,
+    head: &Header,
+    report: &SweepReport,
+) -> Result<(), Error> {
     let out_dir = args
         .out
         .clone()
@@ -341,12 +351,12 @@ pub fn merge_cmd(args: &MergeArgs) -> Result<(), Error> {
         headline: format!(
             "{}: merged {} shards: {} trials, seed {}\n",
             source.display,
-            first.1.shards,
-            crate::format::thousands(first.1.trials),
-            first.1.seed
+            head.shards,
+            crate::format::thousands(head.trials),
+            head.seed
         ),
     };
-    write_all(out, &out_dir, &report, &show)
+    write_all(out, &out_dir, report, &show)
 }
 
 fn run_with_bar(
