@@ -369,7 +369,8 @@ fn shard_option_is_checked() {
 }
 
 /// The scripts of docs/cluster.md, run here as local processes, give the
-/// unsharded run's summary; the doc shows them verbatim.
+/// unsharded run's summary; the doc shows them and the Kubernetes manifests
+/// verbatim.
 #[test]
 fn documented_cluster_scripts_merge_to_one_run() {
     let dir = scratch("shard-scripts");
@@ -425,13 +426,77 @@ fn documented_cluster_scripts_merge_to_one_run() {
         .unwrap();
     assert!(st.success());
     assert!(summary(&dir.join("par-merged")) == want);
-    // docs/cluster.md holds both scripts verbatim
+    // docs/cluster.md holds both scripts and the Kubernetes manifests verbatim
     let doc = std::fs::read_to_string(root().join("docs/cluster.md")).unwrap();
-    for name in ["slurm-array.sh", "parallel.sh"] {
+    for name in [
+        "slurm-array.sh",
+        "parallel.sh",
+        "k8s-shards.yaml",
+        "k8s-merge.yaml",
+    ] {
         let text = std::fs::read_to_string(script(name)).unwrap();
         assert!(
             doc.contains(&text),
             "docs/cluster.md must show {name} verbatim"
         );
     }
+}
+
+/// A `key: [...]` flow list of a manifest in scenarios/cluster, read as JSON.
+fn manifest_list(name: &str, key: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(root().join("scenarios/cluster").join(name)).unwrap();
+    let start = text.find(&format!("{key}: [")).unwrap() + key.len() + 2;
+    let end = start + text[start..].find(']').unwrap() + 1;
+    serde_json::from_str(&text[start..end]).unwrap()
+}
+
+/// The Kubernetes manifests of docs/cluster.md, pod by pod as local
+/// processes with 3 shards in place of 100: the shards' `args` after the
+/// image's entrypoint, `$(JOB_COMPLETION_INDEX)` replaced, the merge's
+/// `sh -c` command; the image's paths mapped to this checkout.
+#[test]
+fn documented_kubernetes_jobs_merge_to_one_run() {
+    let dir = scratch("shard-k8s");
+    let docker = std::fs::read_to_string(root().join("Dockerfile")).unwrap();
+    assert!(docker.contains("COPY scenarios /usr/share/crmsim/scenarios"));
+    assert!(docker.contains(r#"ENTRYPOINT ["crmsim"]"#));
+    let scen = root().join("scenarios/baseline.toml");
+    let base = ["--trials", "240", "--no-figures", "--quiet", "--out", "one"];
+    ok(
+        &dir,
+        &[&["run", scen.to_str().unwrap()][..], &base].concat(),
+    );
+    let shards = std::fs::read_to_string(root().join("scenarios/cluster/k8s-shards.yaml")).unwrap();
+    assert!(shards.contains("completionMode: Indexed") && shards.contains("completions: 100 "));
+    let parts = dir.join("parts");
+    let local = |s: &str| {
+        let s = s.replace(
+            "/usr/share/crmsim/scenarios",
+            root().join("scenarios").to_str().unwrap(),
+        );
+        s.replace("/parts", parts.to_str().unwrap())
+    };
+    for i in 0..3 {
+        let args: Vec<String> = manifest_list("k8s-shards.yaml", "args")
+            .iter()
+            .map(|a| match a.as_str() {
+                "1000000000" => "240".to_string(),
+                "$(JOB_COMPLETION_INDEX)/100" => format!("{i}/3"),
+                a => local(a),
+            })
+            .collect();
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        ok(&dir, &refs);
+    }
+    let command = manifest_list("k8s-merge.yaml", "command");
+    assert_eq!(command[..2], ["sh", "-c"]);
+    let line = local(&command[2].replace("-of-100.", "-of-3."));
+    let line = line.replacen("crmsim", &format!("'{}'", env!("CARGO_BIN_EXE_crmsim")), 1);
+    let st = std::process::Command::new("sh")
+        .args(["-c", &line])
+        .current_dir(&dir)
+        .status()
+        .unwrap();
+    assert!(st.success(), "{line}");
+    assert!(summary(&parts.join("result")) == summary(&dir.join("one")));
 }
