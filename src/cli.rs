@@ -195,9 +195,9 @@ pub struct RunCmd {
 pub struct SweepArgs {
     #[command(flatten)]
     pub run: RunArgs,
-    /// Not an option of `sweep` yet: only `run` and `compare` run in shards.
-    #[arg(long, value_name = "I/N", hide = true)]
-    pub shard: Option<String>,
+    /// Tornado and grid only (not --target).
+    #[command(flatten)]
+    pub shard: shard::ShardArgs,
     /// A number to vary: PATH=LOW..HIGH[:STEPS] (repeatable; STEPS with --grid).
     #[arg(long = "vary", value_name = "PATH=LOW..HIGH[:STEPS]")]
     pub vary: Vec<String>,

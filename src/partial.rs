@@ -11,7 +11,7 @@
 //! | 8 | header length H (u64) |
 //! | H | header: JSON ([`Header`]) |
 //! | 8 | body length B (u64) |
-//! | B | body: the aggregates ([`crate::sim::Totals`]), postcard encoding |
+//! | B | body: the aggregates, postcard encoding ([`crate::sim::Totals`] of a run or comparison, a [`crate::sweep::pass::State`] of a sweep) |
 //! | 32 | SHA-256 of all the bytes before it |
 //!
 //! A file is written under a temporary name and renamed into place, so a
@@ -26,13 +26,12 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::Error;
-use crate::sim::Totals;
 
 /// The file's first bytes.
 pub const MAGIC: &[u8; 8] = b"CRMPART\n";
 /// Version of the layout and of the body's encoding. A crmsim reads only
-/// partials of its own format version.
-pub const FORMAT_VERSION: u32 = 1;
+/// partials of its own format version. (2: sweeps, with the `sweep` header.)
+pub const FORMAT_VERSION: u32 = 2;
 /// Largest header a partial may declare (the scenario texts are in it).
 const MAX_HEADER: u64 = 256 << 20;
 
@@ -51,18 +50,51 @@ pub struct StrategyRef {
     pub sha256: String,
 }
 
+/// What a sweep shard runs: its options as given (the points follow from
+/// them and the scenario).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SweepSpec {
+    /// `tornado` or `grid`.
+    pub mode: String,
+    /// The `--vary` options, in the order given.
+    pub vary: Vec<String>,
+    pub metric: String,
+    /// `--commodity`, if given.
+    pub commodity: Option<String>,
+    pub consumer: String,
+}
+
+impl SweepSpec {
+    /// One line: `tornado of cvar95 (world, cobalt), --vary A, --vary B`.
+    fn describe(&self) -> String {
+        let k = self.commodity.as_deref().unwrap_or("every commodity");
+        let vary: Vec<String> = self.vary.iter().map(|v| format!("--vary {v}")).collect();
+        format!(
+            "{} of {} ({}, {k}), {}",
+            self.mode,
+            self.metric,
+            self.consumer,
+            vary.join(", ")
+        )
+    }
+}
+
 /// What a partial says about itself.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Header {
     pub crmsim_version: String,
     pub format_version: u32,
-    /// `run` or `compare`: the command whose output `merge` writes.
+    /// `run`, `compare` or `sweep`: the command whose output `merge` writes.
     pub command: String,
     pub scenario: FileText,
     /// The `--strategy` files, in the order given.
     pub strategy_files: Vec<FileText>,
-    /// Every strategy evaluated (from the scenario and the files).
+    /// Every strategy evaluated (from the scenario and the files); for a
+    /// sweep, every point (id `PATH=value, ...`) with its model's SHA-256.
     pub strategies: Vec<StrategyRef>,
+    /// The sweep's options (sweeps only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<SweepSpec>,
     pub seed: u64,
     pub trials: u64,
     pub horizon_months: usize,
@@ -98,13 +130,27 @@ impl Header {
         vec![
             plain("crmsim version", self.crmsim_version.clone()),
             plain("command", self.command.clone()),
+            plain(
+                "sweep",
+                self.sweep
+                    .as_ref()
+                    .map_or("none".into(), SweepSpec::describe),
+            ),
             (
                 "scenario",
                 self.scenario.sha256.clone(),
                 named(&self.scenario),
             ),
             ("strategy files", files.join(","), none(shown)),
-            plain("strategies", none(strategies)),
+            if self.sweep.is_some() {
+                // many points: shown as their count and one digest of all
+                let all = none(strategies);
+                let digest = crate::scenario::sha256_hex(all.as_bytes());
+                let shown = format!("{} points ({})", self.strategies.len(), short(&digest));
+                ("sweep points", all, shown)
+            } else {
+                plain("strategies", none(strategies))
+            },
             plain("seed", self.seed.to_string()),
             plain("trials", crate::format::thousands(self.trials)),
             plain("horizon (months)", self.horizon_months.to_string()),
@@ -125,17 +171,21 @@ pub fn file_name(i: u64, n: u64) -> String {
     format!("part-{i}-of-{n}.crmpart")
 }
 
-/// The bytes of a partial.
-pub fn encode(header: &Header, totals: &Totals) -> Result<Vec<u8>, Error> {
+/// The body of a partial: `value` in the postcard encoding.
+pub fn body_of<T: Serialize>(value: &T) -> Result<Vec<u8>, Error> {
+    postcard::to_allocvec(value).map_err(|e| Error::Other(format!("cannot encode a partial: {e}")))
+}
+
+/// The bytes of a partial with the encoded `body`.
+pub fn encode(header: &Header, body: &[u8]) -> Result<Vec<u8>, Error> {
     let head = serde_json::to_vec(header).map_err(|e| Error::Other(e.to_string()))?;
-    let body = postcard::to_allocvec(totals).map_err(|e| Error::Other(e.to_string()))?;
     let mut out = Vec::with_capacity(head.len() + body.len() + 60);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
     out.extend_from_slice(&(head.len() as u64).to_le_bytes());
     out.extend_from_slice(&head);
     out.extend_from_slice(&(body.len() as u64).to_le_bytes());
-    out.extend_from_slice(&body);
+    out.extend_from_slice(body);
     let sum = Sha256::digest(&out);
     out.extend_from_slice(&sum);
     Ok(out)
@@ -219,7 +269,7 @@ pub fn decode_header(bytes: &[u8]) -> Result<(Header, &[u8]), String> {
 }
 
 /// Decodes the aggregates of a partial's body.
-pub fn decode_body(body: &[u8]) -> Result<Totals, String> {
+pub fn decode_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
     postcard::from_bytes(body).map_err(|e| format!("has an unreadable body ({e})"))
 }
 

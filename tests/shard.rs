@@ -329,16 +329,21 @@ fn shard_option_is_checked() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("expected I/N"), "{bad}: {err}");
     }
-    // sweep says it does not shard
+    // a sweep's --target search does not shard, and says what to do instead
     let out = crmsim()
         .current_dir(&dir)
         .args(["sweep", "--vary", "alliance.msp.spare_capacity=0..0.2"])
-        .args(["--trials", "10", "--shard", "0/2"])
+        .args(["--commodity", "gallium", "--target", "prob_gt_10<=0.01"])
+        .args(["--trials", "10", "--shard", "0/2", "--out", "t"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("does not run in shards yet"), "{err}");
+    assert!(
+        err.contains("--target does not run in shards") && err.contains("--grid"),
+        "{err}"
+    );
+    assert!(!dir.join("t").exists());
     // a run's output folder is not a folder for partials
     crmsim()
         .current_dir(&dir)

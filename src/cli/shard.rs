@@ -1,11 +1,13 @@
 //! `--shard I/N` of `run` and `compare`, and `crmsim merge`: a run cut
 //! into shards that any scheduler runs, and merged to the same bytes as the
 //! unsharded run (docs/cluster.md; the file format is in [`crate::partial`]).
+//! Sweeps use the same partials and checks ([`super::sweep`]).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Args;
+use serde::de::DeserializeOwned;
 
 use super::{Loaded, MergeArgs, Progress, RunArgs, Show, compile_strategies, now, write_outcome};
 use crate::compare;
@@ -41,7 +43,8 @@ fn parse_shard(s: &str) -> Result<Shard, String> {
 pub struct ShardArgs {
     /// Simulate only shard I of N (0-based; a fixed range of the trials) and
     /// write DIR/part-I-of-N.crmpart for `crmsim merge` (DIR: --out, default
-    /// output/<scenario name>-parts). See docs/cluster.md.
+    /// output/<scenario name>-parts, -sweep-parts for a sweep). See
+    /// docs/cluster.md.
     #[arg(long, value_name = "I/N", value_parser = parse_shard)]
     pub shard: Option<Shard>,
 }
@@ -52,7 +55,7 @@ impl ShardArgs {
     }
 }
 
-fn file_text(display: &str, bytes: &[u8]) -> FileText {
+pub(super) fn file_text(display: &str, bytes: &[u8]) -> FileText {
     FileText {
         display: display.to_string(),
         sha256: scenario::sha256_hex(bytes),
@@ -79,6 +82,7 @@ fn header(run: &Loaded, files: &[PathBuf], compare: bool, sh: Shard) -> Result<H
         scenario: file_text(&run.source.display, run.source.text.as_bytes()),
         strategy_files,
         strategies: strategy_refs(&run.strategies),
+        sweep: None,
         seed: run.seed,
         trials: run.trials,
         horizon_months: run.model.horizon,
@@ -99,6 +103,45 @@ fn strategy_refs(strategies: &[compare::Strategy]) -> Vec<StrategyRef> {
         .collect()
 }
 
+/// The folder for a shard's partial: `out`, else `default`; refused when it
+/// holds the output of a run.
+pub(super) fn parts_dir(out: Option<&PathBuf>, default: PathBuf) -> Result<PathBuf, Error> {
+    let dir = out.cloned().unwrap_or(default);
+    if dir.join(".crmsim-output").exists() {
+        return Err(Error::Usage(format!(
+            "{} holds the output of a run; give the shards' partial files a folder of their own",
+            dir.display()
+        )));
+    }
+    Ok(dir)
+}
+
+/// Writes the partial of `head` with `body` into `dir` and says so.
+pub(super) fn write_partial(
+    dir: &Path,
+    head: &Header,
+    body: &[u8],
+    display: &str,
+    quiet: bool,
+    started: Instant,
+) -> Result<(), Error> {
+    let path = dir.join(partial::file_name(head.shard, head.shards));
+    partial::write(&path, &partial::encode(head, body)?)?;
+    if quiet {
+        return Ok(());
+    }
+    super::emit(&format!(
+        "{display}: shard {} of {}: trials {}..{} of {}, {:.2} s\nwrote {}\n",
+        head.shard,
+        head.shards,
+        head.first_trial,
+        head.end_trial,
+        crate::format::thousands(head.trials),
+        started.elapsed().as_secs_f64(),
+        path.display()
+    ))
+}
+
 /// Simulates shard `sh` of `run` and writes its partial file.
 pub fn write_shard(
     args: &RunArgs,
@@ -108,16 +151,8 @@ pub fn write_shard(
     sh: Shard,
     threads: usize,
 ) -> Result<(), Error> {
-    let dir = args
-        .out
-        .clone()
-        .unwrap_or_else(|| Path::new("output").join(format!("{}-parts", run.model.name)));
-    if dir.join(".crmsim-output").exists() {
-        return Err(Error::Usage(format!(
-            "{} holds the output of a run; give the shards' partial files a folder of their own",
-            dir.display()
-        )));
-    }
+    let default = Path::new("output").join(format!("{}-parts", run.model.name));
+    let dir = parts_dir(args.out.as_ref(), default)?;
     let head = header(run, files, compare, sh)?;
     let range = head.first_trial..head.end_trial;
     let engines = compare::engines(&run.model, &run.strategies, run.seed);
@@ -130,32 +165,21 @@ pub fn write_shard(
     let progress = Progress::new(args.quiet, range.end - range.start);
     let totals = sim::accumulate(&engines, opts, true, range.clone(), &|n| progress.add(n))?;
     progress.finish();
-    let path = dir.join(partial::file_name(sh.index, sh.count));
-    partial::write(&path, &partial::encode(&head, &totals)?)?;
-    if !args.quiet {
-        super::emit(&format!(
-            "{}: shard {} of {}: trials {}..{} of {}, {:.2} s\nwrote {}\n",
-            run.source.display,
-            sh.index,
-            sh.count,
-            range.start,
-            range.end,
-            crate::format::thousands(run.trials),
-            started.elapsed().as_secs_f64(),
-            path.display()
-        ))?;
-    }
-    Ok(())
+    let body = partial::body_of(&totals)?;
+    write_partial(&dir, &head, &body, &run.source.display, args.quiet, started)
 }
 
 /// An input error about partial files.
-fn refuse(file: &Path, reason: String) -> Error {
+pub(super) fn refuse(file: &Path, reason: String) -> Error {
     InputErrors::single(&file.display().to_string(), reason).into()
 }
 
 /// Reads and checks one partial against the first one's header; returns
 /// its header and aggregates.
-fn read_part(path: &Path, first: Option<&(PathBuf, Header)>) -> Result<(Header, Totals), Error> {
+pub(super) fn read_part<T: DeserializeOwned>(
+    path: &Path,
+    first: Option<&(PathBuf, Header)>,
+) -> Result<(Header, T), Error> {
     let bytes = partial::read(path)?;
     let (head, body) = partial::decode_header(&bytes).map_err(|r| refuse(path, r))?;
     let want = partial::shard_range(head.trials, head.shard, head.shards.max(1));
@@ -183,12 +207,12 @@ fn read_part(path: &Path, first: Option<&(PathBuf, Header)>) -> Result<(Header, 
             }
         }
     }
-    let totals = partial::decode_body(body).map_err(|r| refuse(path, r))?;
-    Ok((head, totals))
+    let body = partial::decode_body(body).map_err(|r| refuse(path, r))?;
+    Ok((head, body))
 }
 
-/// Rebuilds the run of a partial's header from the texts it carries.
-fn rebuild(head: &Header, path: &Path) -> Result<Loaded, Error> {
+/// The scenario a partial carries, checked against its SHA-256.
+pub(super) fn source_of(head: &Header, path: &Path) -> Result<scenario::Source, Error> {
     let sc = &head.scenario;
     let source = scenario::parse_bytes(&sc.display, sc.text.as_bytes())?;
     if source.sha256 != sc.sha256 {
@@ -197,6 +221,22 @@ fn rebuild(head: &Header, path: &Path) -> Result<Loaded, Error> {
             "carries a scenario text that does not match its SHA-256".into(),
         ));
     }
+    Ok(source)
+}
+
+/// The refusal of a partial whose models this crmsim rebuilds differently.
+pub(super) fn rebuilt_differently(path: &Path) -> Error {
+    refuse(
+        path,
+        "was made by a crmsim that reads its scenario differently; merge with the crmsim that \
+         ran the shards"
+            .into(),
+    )
+}
+
+/// Rebuilds the run of a partial's header from the texts it carries.
+fn rebuild(head: &Header, path: &Path) -> Result<Loaded, Error> {
+    let source = source_of(head, path)?;
     let model = super::load_model(&source)?;
     let mut patched = source.strategies()?;
     for f in &head.strategy_files {
@@ -204,10 +244,7 @@ fn rebuild(head: &Header, path: &Path) -> Result<Loaded, Error> {
     }
     let strategies = compile_strategies(patched)?;
     if strategy_refs(&strategies) != head.strategies || model.horizon != head.horizon_months {
-        return Err(refuse(
-            path,
-            "was made by a crmsim that reads its scenario differently; merge with the crmsim that ran the shards".into(),
-        ));
+        return Err(rebuilt_differently(path));
     }
     Ok(Loaded {
         source,
@@ -232,38 +269,31 @@ fn missing(seen: &[Option<PathBuf>]) -> String {
     }
 }
 
-pub fn merge_cmd(args: &MergeArgs) -> Result<(), Error> {
-    let started = now();
-    let t0 = Instant::now();
-    // The first file fixes what the others must match; each is merged and
-    // dropped before the next is read.
-    let (head, first_totals) = read_part(&args.parts[0], None)?;
-    let first = (args.parts[0].clone(), head);
-    let run = rebuild(&first.1, &args.parts[0])?;
-    let engines = compare::engines(&run.model, &run.strategies, run.seed);
-    let mut total = Totals::new(&engines, run.trials, true);
+/// Folds the partials `parts` one at a time into `add` (each is dropped
+/// before the next is read), the first already read as `first`; refuses a
+/// shard given twice or missing.
+pub(super) fn fold_parts<T: DeserializeOwned>(
+    parts: &[PathBuf],
+    first: &(PathBuf, Header),
+    first_body: T,
+    mut add: impl FnMut(&Path, T) -> Result<(), Error>,
+) -> Result<(), Error> {
     let mut seen: Vec<Option<PathBuf>> = vec![None; first.1.shards as usize];
-    let mut add = |path: &Path, head: &Header, totals: Totals| -> Result<(), Error> {
+    let mut take = |path: &Path, head: &Header, body: T| -> Result<(), Error> {
         if let Some(prev) = &seen[head.shard as usize] {
             return Err(refuse(
                 path,
                 format!("is shard {} again (also {})", head.shard, prev.display()),
             ));
         }
-        if !total.fits(&totals) {
-            return Err(refuse(
-                path,
-                "holds aggregates of another shape than its scenario's; it is damaged".into(),
-            ));
-        }
+        add(path, body)?;
         seen[head.shard as usize] = Some(path.to_path_buf());
-        total.merge(&totals);
         Ok(())
     };
-    add(&args.parts[0], &first.1, first_totals)?;
-    for p in &args.parts[1..] {
-        let (head, totals) = read_part(p, Some(&first))?;
-        add(p, &head, totals)?;
+    take(&first.0, &first.1, first_body)?;
+    for p in &parts[1..] {
+        let (head, body) = read_part(p, Some(first))?;
+        take(p, &head, body)?;
     }
     if seen.iter().any(Option::is_none) {
         return Err(Error::Input(InputErrors::single(
@@ -276,6 +306,40 @@ pub fn merge_cmd(args: &MergeArgs) -> Result<(), Error> {
             ),
         )));
     }
+    Ok(())
+}
+
+/// The refusal of a partial whose aggregates do not fit its scenario's.
+pub(super) fn misshapen(path: &Path) -> Error {
+    refuse(
+        path,
+        "holds aggregates of another shape than its scenario's; it is damaged".into(),
+    )
+}
+
+pub fn merge_cmd(args: &MergeArgs) -> Result<(), Error> {
+    // The first file says what is merged: a run or comparison, or a sweep.
+    let first = &args.parts[0];
+    let bytes = partial::read(first)?;
+    let (head, _) = partial::decode_header(&bytes).map_err(|r| refuse(first, r))?;
+    drop(bytes);
+    if head.command == "sweep" {
+        return super::sweep::merge_cmd(args);
+    }
+    let started = now();
+    let t0 = Instant::now();
+    let (head, first_totals) = read_part::<Totals>(first, None)?;
+    let first = (first.clone(), head);
+    let run = rebuild(&first.1, &first.0)?;
+    let engines = compare::engines(&run.model, &run.strategies, run.seed);
+    let mut total = Totals::new(&engines, run.trials, true);
+    fold_parts(&args.parts, &first, first_totals, |path, totals: Totals| {
+        if !total.fits(&totals) {
+            return Err(misshapen(path));
+        }
+        total.merge(&totals);
+        Ok(())
+    })?;
     let outcome = compare::assemble(
         &run.model,
         &run.strategies,

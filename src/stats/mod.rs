@@ -17,10 +17,12 @@
 use serde::{Deserialize, Serialize};
 
 mod attrib;
+mod influence;
 mod paired;
 
 pub use attrib::{AttribAcc, AttribDims, AttribStats};
-pub use paired::{PairAcc, PairStats};
+pub use influence::{BandPairs, Below, PowerPairs, Ses, Spread};
+pub use paired::{Joint, PairAcc, PairStats};
 
 /// Histogram bins on (0, 1] of the §5 figures (width 1e-4).
 pub const BINS: usize = 10_000;

@@ -58,13 +58,13 @@ impl SignedSums {
 /// Exact sums of the pairs (b, s) that fell in one joint cell, in fixed point
 /// with 31 fractional bits (62 for products).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-struct Cell {
-    n: u64,
-    b: u64,
-    s: u64,
-    bb: u128,
-    ss: u128,
-    bs: u128,
+pub struct Cell {
+    pub(crate) n: u64,
+    pub(crate) b: u64,
+    pub(crate) s: u64,
+    pub(crate) bb: u128,
+    pub(crate) ss: u128,
+    pub(crate) bs: u128,
 }
 
 impl Cell {
@@ -88,12 +88,81 @@ impl Cell {
         self.ss += o.ss;
         self.bs += o.bs;
     }
+
+    /// Count of pairs.
+    pub fn n(&self) -> u64 {
+        self.n
+    }
+
+    /// Sums of b and of s.
+    pub fn sums(&self) -> (f64, f64) {
+        (self.b as f64 / FIX31, self.s as f64 / FIX31)
+    }
+
+    /// Sums of b², s² and b·s.
+    pub fn products(&self) -> (f64, f64, f64) {
+        let f2 = FIX31 * FIX31;
+        (
+            self.bb as f64 / f2,
+            self.ss as f64 / f2,
+            self.bs as f64 / f2,
+        )
+    }
+
+    /// Σ(b - s)², exact up to the final rounding (0 when every pair is equal).
+    pub fn diff_sq(&self) -> f64 {
+        let d = (self.bb + self.ss) as i128 - 2 * self.bs as i128;
+        d.max(0) as f64 / (FIX31 * FIX31)
+    }
 }
 
-/// The excess (x - v)+ over a cell, written as alpha + beta x: exact
-/// (beta = 1) when the band lies wholly above v, zero when wholly at or
-/// below it, and the excess of the cell's mean in the band holding v.
-fn excess_line(band: usize, mean: f64, v: f64) -> (f64, f64) {
+/// A sparse joint histogram of pairs (b, s) in [0, 1]²: cells under a key
+/// the caller chooses (e.g. a pair of bands), each with exact sums, so
+/// merging in any order gives the same bits. Written in key order, so equal
+/// contents give equal bytes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Joint {
+    #[serde(with = "sorted")]
+    cells: FxHashMap<u32, Cell>,
+}
+
+impl Joint {
+    /// Adds the pair (b, s) `n` times to the cell `key`.
+    #[inline]
+    pub fn add(&mut self, key: u32, b: f64, s: f64, n: u64) {
+        self.cells.entry(key).or_default().add(b, s, n);
+    }
+
+    pub fn merge(&mut self, o: &Joint) {
+        for (k, c) in &o.cells {
+            self.cells.entry(*k).or_default().merge(c);
+        }
+    }
+
+    /// Whether every key is below `limit` (for data read from a file).
+    pub fn keys_below(&self, limit: usize) -> bool {
+        self.cells.keys().all(|&k| (k as usize) < limit)
+    }
+
+    /// The cells in key order (sums over them are then reproducible).
+    pub fn sorted(&self) -> Vec<(u32, &Cell)> {
+        let mut v: Vec<(u32, &Cell)> = self.cells.iter().map(|(k, c)| (*k, c)).collect();
+        v.sort_unstable_by_key(|(k, _)| *k);
+        v
+    }
+
+    /// Pairs counted in the cells.
+    pub fn count(&self) -> u64 {
+        self.cells.values().map(|c| c.n).sum()
+    }
+}
+
+/// The excess (x - v)+ over a cell of band `band` (width 1 / [`BANDS`]),
+/// written as alpha + beta x: exact (beta = 1) when the band lies wholly
+/// above v, zero when wholly at or below it, and the excess of the cell's
+/// mean in the band holding v.
+pub(crate) fn excess_line(band: usize, mean: f64, v: f64) -> (f64, f64) {
     let lo = band as f64 / BANDS as f64;
     let hi = (band + 1) as f64 / BANDS as f64;
     if lo >= v {
@@ -132,8 +201,7 @@ pub struct PairAcc {
     /// Pairs with a positive shortfall on either side, by (base band,
     /// strategy band); pairs of zeros have no excess and are only counted.
     /// Written in key order, so equal contents give equal bytes.
-    #[serde(with = "sorted")]
-    joint: FxHashMap<u32, Cell>,
+    joint: Joint,
     better: u64,
     worse: u64,
 }
@@ -157,7 +225,7 @@ impl PairAcc {
         self.d.add(base - strategy, n);
         if base > 0.0 || strategy > 0.0 {
             let key = (band_of(base) * BANDS + band_of(strategy)) as u32;
-            self.joint.entry(key).or_default().add(base, strategy, n);
+            self.joint.add(key, base, strategy, n);
         }
         if strategy < base {
             self.better += n;
@@ -175,14 +243,12 @@ impl PairAcc {
 
     /// Whether `o` (maybe read from a file) holds only cells of the grid.
     pub fn fits(&self, o: &PairAcc) -> bool {
-        o.joint.keys().all(|&k| (k as usize) < BANDS * BANDS)
+        o.joint.keys_below(BANDS * BANDS)
     }
 
     pub fn merge(&mut self, o: &PairAcc) {
         self.d.merge(&o.d);
-        for (k, c) in &o.joint {
-            self.joint.entry(*k).or_default().merge(c);
-        }
+        self.joint.merge(&o.joint);
         self.better += o.better;
         self.worse += o.worse;
     }
@@ -205,12 +271,9 @@ impl PairAcc {
         if self.d.n < 2 {
             return 0.0;
         }
-        let mut keys: Vec<u32> = self.joint.keys().copied().collect();
-        keys.sort_unstable();
         let (f1, f2) = (FIX31, FIX31 * FIX31);
         let (mut sum, mut sumsq) = (0.0, 0.0);
-        for key in keys {
-            let c = &self.joint[&key];
+        for (key, c) in self.joint.sorted() {
             let nf = c.n as f64;
             let (sb, ss) = (c.b as f64 / f1, c.s as f64 / f1);
             let (sbb, sss, sbs) = (c.bb as f64 / f2, c.ss as f64 / f2, c.bs as f64 / f2);
@@ -251,6 +314,28 @@ mod tests {
         q.add(0.3, 0.3, 50);
         let st = q.stats(0.1, 0.1);
         assert_eq!((st.mean_se, st.cvar95_se, st.prob_better), (0.0, 0.0, 0.0));
+    }
+
+    /// The joint cells are written as before they were a type of their own
+    /// (a list of (key, cell) in key order), so partial files keep their bytes.
+    #[test]
+    fn pair_acc_bytes_are_the_list_of_cells_in_key_order() {
+        let mut p = PairAcc::default();
+        for (b, s) in [
+            (0.5, 0.25),
+            (0.0, 0.0),
+            (0.9, 0.1),
+            (0.5, 0.2501),
+            (0.0, 0.3),
+        ] {
+            p.add(b, s, 2);
+        }
+        let cells: Vec<(u32, Cell)> = p.joint.sorted().into_iter().map(|(k, c)| (k, *c)).collect();
+        assert_eq!(cells.len(), 3);
+        let want = postcard::to_allocvec(&(p.d, cells, p.better, p.worse)).unwrap();
+        assert_eq!(postcard::to_allocvec(&p).unwrap(), want);
+        let back: PairAcc = postcard::from_bytes(&want).unwrap();
+        assert_eq!(back.joint, p.joint);
     }
 
     /// The excess sums agree with a direct per-trial computation: exactly

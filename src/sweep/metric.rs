@@ -9,10 +9,14 @@
 //! sd(ψ) / sqrt(N), and that of a change between two models run on the same
 //! draws sd(ψ_point − ψ_base) / sqrt(N): paired, so common random numbers
 //! narrow it. Aggregates whose ψ needs the model's own quantile, mean or sd
-//! take a second pass over the trials.
+//! keep, in the same single pass, sums from which ψ's are summed once those
+//! are known ([`Psi`]; the band and power sums of [`crate::stats`]), so the
+//! sums of shards merge exactly.
+
+use serde::{Deserialize, Serialize};
 
 use crate::engine::Figures;
-use crate::stats::{Metrics, SeriesAcc, THRESHOLDS};
+use crate::stats::{BandPairs, Below, Metrics, PowerPairs, SeriesAcc, Ses, Spread, THRESHOLDS};
 
 /// A §5 aggregate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,8 +94,9 @@ impl Metric {
         }
     }
 
-    /// Whether ψ needs the model's own aggregates (a second pass).
-    pub fn needs_second_pass(self) -> bool {
+    /// Whether ψ needs the model's own aggregates: its sums are then kept
+    /// per band or power ([`Psi`]) and read once every trial is in.
+    pub fn psi_needs_aggregates(self) -> bool {
         matches!(
             self,
             Metric::MeanSe | Metric::Sd | Metric::Quantile(_) | Metric::Cvar(_) | Metric::PeakP95
@@ -185,12 +190,128 @@ impl Influence {
     }
 }
 
+/// Per model and commodity, what the metric's standard errors need, summed
+/// over the trials in one pass (`base` below is the batch's first model).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Psi {
+    /// ψ is the trial's own value: its sums, and those of ψ − ψ_base.
+    Plain { own: Moments, paired: Moments },
+    /// Quantiles and cvar: the pairs (base, model) of the shortfall (of the
+    /// peak for peak_p95) by band.
+    Bands(BandPairs),
+    /// sd and mean_se: power and cross sums of the shortfall.
+    Powers(PowerPairs),
+}
+
+impl Psi {
+    pub fn new(m: Metric) -> Psi {
+        match m {
+            Metric::MeanSe | Metric::Sd => Psi::Powers(PowerPairs::default()),
+            Metric::Quantile(_) | Metric::Cvar(_) | Metric::PeakP95 => {
+                Psi::Bands(BandPairs::default())
+            }
+            _ => Psi::Plain {
+                own: Moments::default(),
+                paired: Moments::default(),
+            },
+        }
+    }
+
+    /// Adds one trial of series `i`: the base's figures `b` and their ψ
+    /// (when plain), the model's figures `f`.
+    #[inline]
+    pub fn add(&mut self, plain: &Influence, b: &Figures, b_psi: f64, f: &Figures, i: usize) {
+        match self {
+            Psi::Plain { own, paired } => {
+                let psi = plain.of(f, i);
+                own.add(psi);
+                paired.add(psi - b_psi);
+            }
+            Psi::Bands(p) => match plain {
+                Influence::Plain(Metric::PeakP95) => p.add(b.peak[i], f.peak[i]),
+                _ => p.add(b.shortfall[i], f.shortfall[i]),
+            },
+            Psi::Powers(p) => p.add(b.shortfall[i], f.shortfall[i]),
+        }
+    }
+
+    pub fn merge(&mut self, o: &Psi) {
+        match (self, o) {
+            (
+                Psi::Plain { own, paired },
+                Psi::Plain {
+                    own: o1,
+                    paired: o2,
+                },
+            ) => {
+                own.merge(o1);
+                paired.merge(o2);
+            }
+            (Psi::Bands(a), Psi::Bands(b)) => a.merge(b),
+            (Psi::Powers(a), Psi::Powers(b)) => a.merge(b),
+            _ => {}
+        }
+    }
+
+    /// Whether `o` (maybe read from a file) is of this kind and well formed.
+    pub fn fits(&self, o: &Psi) -> bool {
+        match (self, o) {
+            (Psi::Plain { .. }, Psi::Plain { .. }) | (Psi::Powers(_), Psi::Powers(_)) => true,
+            (Psi::Bands(_), Psi::Bands(b)) => BandPairs::fits(b),
+            _ => false,
+        }
+    }
+}
+
+/// Standard errors of `metric` for a model (its aggregates `acc` and sums
+/// `psi`) and of its change from the base (`base_acc`, `base_psi`).
+pub fn ses(
+    metric: Metric,
+    base_acc: &SeriesAcc,
+    base_psi: &Psi,
+    acc: &SeriesAcc,
+    psi: &Psi,
+) -> Ses {
+    let (ib, ip) = (metric.influence(base_acc), metric.influence(acc));
+    match (psi, base_psi, ib, ip) {
+        (Psi::Plain { own, paired }, ..) => Ses {
+            own: own.se(),
+            paired: paired.se(),
+        },
+        (Psi::Bands(p), _, Influence::Tail { var: vb, inv }, Influence::Tail { var: vp, .. }) => {
+            p.excess_ses(vb, vp, inv)
+        }
+        (Psi::Bands(p), _, Influence::Below { .. }, Influence::Below { .. }) => {
+            p.below_ses(&below(base_acc, ib), &below(acc, ip))
+        }
+        (
+            Psi::Powers(p),
+            Psi::Powers(base),
+            Influence::Spread { mean: mb, inv: vb },
+            Influence::Spread { mean, inv },
+        ) => p.spread_ses(base, Spread { mean: mb, inv: vb }, Spread { mean, inv }),
+        _ => Ses {
+            own: 0.0,
+            paired: 0.0,
+        },
+    }
+}
+
+/// What a quantile's ψ needs of a model, from its aggregates.
+fn below(acc: &SeriesAcc, inf: Influence) -> Below {
+    let Influence::Below { q, sparsity, peak } = inf else {
+        return Below::new(&acc.shortfall, acc.n, 0.0, 0.0);
+    };
+    let h = if peak { &acc.peak } else { &acc.shortfall };
+    Below::new(h, acc.n, q, sparsity)
+}
+
 const SCALE: f64 = (1u64 << 24) as f64;
 const LIMIT: f64 = (1u64 << 20) as f64;
 
 /// Exact sums of a value (fixed point, 2^-24, |x| ≤ 2^20): count, sum and
 /// sum of squares, so merging in any order gives the same bits.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Moments {
     n: u64,
     sum: i128,

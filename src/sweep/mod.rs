@@ -37,9 +37,10 @@ pub const DEFAULT_STEPS: usize = 5;
 pub const MAX_STEPS: usize = 1001;
 /// Memory the accumulators of one batch may take, in bytes.
 const BATCH_BYTES: usize = 768 << 20;
-/// Worst-case accumulator bytes of one model and commodity (two full
-/// histograms of 10,000 bins of 16 bytes, and change).
-const ACC_BYTES: usize = 330_000;
+/// Accumulator bytes of one model and commodity: two full histograms of
+/// 10,000 bins of 16 bytes, and the band pairs of a quantile's or cvar's
+/// interval (about 80 KB on the baseline).
+const ACC_BYTES: usize = 400_000;
 
 /// One `--vary PATH=LOW..HIGH[:STEPS]`.
 #[derive(Debug, Clone)]
@@ -210,18 +211,21 @@ impl<'a> Plan<'a> {
 
     /// Upper bound of the model-trials the sweep runs (for a progress bar).
     pub fn work(&self, opts: RunOptions) -> u64 {
-        let passes = if self.sel.metric.needs_second_pass() {
-            2
-        } else {
-            1
-        };
+        self.work_of(opts.threads, opts.trials)
+    }
+
+    /// Model-trials of a sweep over `trials` trials (of a shard's).
+    fn work_of(&self, threads: usize, trials: u64) -> u64 {
         let models = match &self.mode {
             // scan with the base and halvings in one pass each, then (for
-            // two-pass metrics) both passes again at the answer for its CI
-            Mode::Target(_) => self.points.len() + 1 + target::MAX_STEPS + 2 * (passes - 1),
-            _ => (self.points.len() + self.batches(opts.threads).len()) * passes,
+            // metrics whose ψ needs the aggregates) the answer again for its CI
+            Mode::Target(_) => {
+                let again = usize::from(self.sel.metric.psi_needs_aggregates());
+                self.points.len() + 1 + target::MAX_STEPS + 2 + again
+            }
+            _ => self.points.len() + self.batches(threads).len(),
         };
-        models as u64 * opts.trials
+        models as u64 * trials
     }
 
     /// Runs the sweep.
@@ -246,18 +250,26 @@ impl<'a> Plan<'a> {
                 let row = target::search(self, t, &stats, opts, progress, &mut info, &mut report)?;
                 report.target = Some(row);
             }
-            _ => {
-                for (vals, st) in self.points.iter().zip(&stats) {
-                    self.push_points(&mut report, vals, st);
-                }
-                if matches!(self.mode, Mode::Tornado) {
-                    report.tornado = Some(self.tornado(&base, &stats));
-                }
-            }
+            _ => self.fill_points(&mut report, &base, &stats),
         }
         info.seconds = t0.elapsed().as_secs_f64();
         report.run = info;
         Ok(report)
+    }
+
+    /// The point rows and (for a tornado) its bars.
+    fn fill_points(
+        &self,
+        report: &mut SweepReport,
+        base: &[PointStats],
+        stats: &[Vec<PointStats>],
+    ) {
+        for (vals, st) in self.points.iter().zip(stats) {
+            self.push_points(report, vals, st);
+        }
+        if matches!(self.mode, Mode::Tornado) {
+            report.tornado = Some(self.tornado(base, stats));
+        }
     }
 
     /// Runs the base and every precompiled point, batch by batch.
@@ -267,11 +279,6 @@ impl<'a> Plan<'a> {
         progress: &(dyn Fn(u64) + Sync),
         info: &mut RunInfo,
     ) -> Result<(Vec<PointStats>, Vec<Vec<PointStats>>), Error> {
-        let passes = if self.sel.metric.needs_second_pass() {
-            2
-        } else {
-            1
-        };
         let ci = !matches!(self.mode, Mode::Target(_));
         let mut base = Vec::new();
         let mut stats = Vec::with_capacity(self.points.len());
@@ -279,8 +286,8 @@ impl<'a> Plan<'a> {
             let mut models: Vec<&Model> = vec![self.base];
             models.extend(self.models[range].iter());
             let mut out = pass::run_batch(&models, &self.sel, true, ci, opts, progress)?;
-            info.passes += if ci { passes } else { 1 };
-            info.model_runs += models.len() * if ci { passes } else { 1 };
+            info.passes += 1;
+            info.model_runs += models.len();
             let rest = out.split_off(1);
             base = out.pop().unwrap_or_default();
             stats.extend(rest);
@@ -291,6 +298,81 @@ impl<'a> Plan<'a> {
             base = out.into_iter().next().unwrap_or_default();
         }
         Ok((base, stats))
+    }
+
+    /// Model digests of the points, in order (what a shard's partial names).
+    pub fn point_digests(&self) -> Vec<(String, String)> {
+        self.points
+            .iter()
+            .zip(&self.models)
+            .map(|(vals, m)| (self.label(vals), m.digest()))
+            .collect()
+    }
+
+    /// `PATH=value, ...` of a point.
+    fn label(&self, vals: &[Option<f64>]) -> String {
+        let sets: Vec<String> = self
+            .varies
+            .iter()
+            .zip(vals)
+            .filter_map(|(v, x)| x.map(|x| format!("{}={x}", v.path)))
+            .collect();
+        sets.join(", ")
+    }
+
+    /// Runs shard `range` of the trials of a tornado or grid: the
+    /// accumulators of the base and of every point, in the postcard encoding
+    /// of a [`pass::State`] (model 0 the base, then the points in order),
+    /// written batch by batch so memory holds one batch and the bytes.
+    pub fn shard(
+        &self,
+        opts: RunOptions,
+        range: std::ops::Range<u64>,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<Vec<u8>, Error> {
+        let encode = |e: postcard::Error| Error::Other(format!("cannot encode a partial: {e}"));
+        let mut body = postcard::to_allocvec(&(self.points.len() + 1)).map_err(encode)?;
+        for (b, batch) in self.batches(opts.threads).into_iter().enumerate() {
+            let mut models: Vec<&Model> = vec![self.base];
+            models.extend(self.models[batch].iter());
+            let state = pass::accumulate(&models, &self.sel, true, opts, range.clone(), progress)?;
+            // the base is in every batch, with the same sums: keep the first
+            for row in state.iter().skip(usize::from(b > 0)) {
+                body = postcard::to_extend(row, body).map_err(encode)?;
+            }
+        }
+        Ok(body)
+    }
+
+    /// Upper bound of the model-trials of shard `range` (for a progress bar).
+    pub fn shard_work(&self, threads: usize, range: &std::ops::Range<u64>) -> u64 {
+        self.work_of(threads, range.end - range.start)
+    }
+
+    /// Empty accumulators of the base and every point (what shards add to).
+    pub fn empty_state(&self) -> pass::State {
+        pass::empty(self.points.len() + 1, &self.sel)
+    }
+
+    /// The report of a tornado or grid from the accumulators of all trials
+    /// (merged from shards): the same as [`Plan::run`] gives, but `run`.
+    pub fn report_of(
+        &self,
+        state: &pass::State,
+        opts: RunOptions,
+        sha256: &str,
+        run: RunInfo,
+    ) -> SweepReport {
+        let mut models: Vec<&Model> = vec![self.base];
+        models.extend(self.models.iter());
+        let mut stats = pass::finish(&models, &self.sel, state, true, true);
+        let rest = stats.split_off(1.min(stats.len()));
+        let base = stats.pop().unwrap_or_default();
+        let mut report = self.empty_report(opts, sha256);
+        self.fill_bases(&mut report, &base);
+        self.fill_points(&mut report, &base, &rest);
+        report.run = run;
+        report
     }
 
     fn empty_report(&self, opts: RunOptions, sha256: &str) -> SweepReport {

@@ -115,14 +115,9 @@ impl Search<'_, '_> {
     fn run(&mut self, x: f64, ci: bool) -> Result<PointStats, Error> {
         let plan = self.plan;
         let model = compile_point(plan.source, &plan.varies, &[Some(x)])?;
-        let passes = if ci && plan.sel.metric.needs_second_pass() {
-            2
-        } else {
-            1
-        };
         let out = pass::run_batch(&[&model], &plan.sel, false, ci, self.opts, self.progress)?;
-        self.info.passes += passes;
-        self.info.model_runs += passes;
+        self.info.passes += 1;
+        self.info.model_runs += 1;
         out.into_iter()
             .next()
             .and_then(|v| v.into_iter().next())
