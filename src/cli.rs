@@ -163,7 +163,8 @@ pub struct CompareArgs {
 
 #[derive(Debug, Args)]
 pub struct MergeArgs {
-    /// The partial files (part-I-of-N.crmpart), one per shard, in any order.
+    /// The partial files (part-I-of-N.crmpart), one per shard, in any
+    /// order; a folder stands for the partial files in it.
     #[arg(required = true, value_name = "PART")]
     pub parts: Vec<PathBuf>,
     /// Folder for the output files; default: output/<scenario name>.
@@ -293,7 +294,10 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             args.details,
             args.shard.get(),
         ),
-        Command::Merge(args) => shard::merge_cmd(&args),
+        Command::Merge(mut args) => {
+            args.parts = shard::expand_folders(&args.parts)?;
+            shard::merge_cmd(&args)
+        }
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             let mut buf = Vec::new();

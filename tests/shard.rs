@@ -500,3 +500,49 @@ fn documented_kubernetes_jobs_merge_to_one_run() {
     assert!(st.success(), "{line}");
     assert!(summary(&parts.join("result")) == summary(&dir.join("one")));
 }
+
+/// `merge DIR` takes the partial files in the folder, as the shards' own
+/// `--out` leaves them; a folder without any is refused.
+#[test]
+fn merge_takes_a_folder_of_partials() {
+    let dir = scratch("shard-folder");
+    ok(
+        &dir,
+        &[
+            "run",
+            "--trials",
+            "300",
+            "--out",
+            "one",
+            "--no-figures",
+            "--quiet",
+        ],
+    );
+    let parts = shards(&dir, "parts", "run", "300", 3, &[]);
+    // a file that is not a partial is left alone
+    std::fs::write(dir.join("parts/notes.txt"), "shards of 2026-11-29").unwrap();
+    ok(
+        &dir,
+        &[
+            "merge",
+            "parts",
+            "--out",
+            "merged",
+            "--no-figures",
+            "--quiet",
+        ],
+    );
+    assert_eq!(summary(&dir.join("one")), summary(&dir.join("merged")));
+    // a folder and one of its files: that shard twice
+    let twice = refused(
+        &dir,
+        &["merge", "parts", parts[1].to_str().unwrap(), "--quiet"],
+    );
+    assert!(twice.contains("part-1-of-3"), "{twice}");
+    std::fs::create_dir_all(dir.join("empty")).unwrap();
+    let err = refused(&dir, &["merge", "empty", "--quiet"]);
+    assert!(
+        err.contains("empty: no partial files (*.crmpart) in this folder"),
+        "{err}"
+    );
+}

@@ -317,6 +317,43 @@ pub(super) fn misshapen(path: &Path) -> Error {
     )
 }
 
+/// The merge's files: each folder among `parts` replaced by the partial
+/// files (`*.crmpart`) in it, in name order (a folder without any is
+/// refused); files as given.
+pub fn expand_folders(parts: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
+    let mut out = Vec::new();
+    for p in parts {
+        if !p.is_dir() {
+            out.push(p.clone());
+            continue;
+        }
+        let entries = std::fs::read_dir(p).map_err(|e| Error::Io {
+            context: format!("cannot list the folder {}", p.display()),
+            source: e,
+        })?;
+        let mut found = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::Io {
+                context: format!("cannot list the folder {}", p.display()),
+                source: e,
+            })?;
+            let path = entry.path();
+            if path.extension().is_some_and(|x| x == "crmpart") && path.is_file() {
+                found.push(path);
+            }
+        }
+        if found.is_empty() {
+            return Err(Error::Usage(format!(
+                "{}: no partial files (*.crmpart) in this folder",
+                p.display()
+            )));
+        }
+        found.sort();
+        out.extend(found);
+    }
+    Ok(out)
+}
+
 pub fn merge_cmd(args: &MergeArgs) -> Result<(), Error> {
     // The first file says what is merged: a run or comparison, or a sweep.
     let first = &args.parts[0];
