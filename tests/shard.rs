@@ -6,8 +6,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{crmsim, scratch};
-use serde_json::Value;
+use common::{crmsim, ok, refused, scratch, without_run};
 
 const STRATEGY: &str = "scenarios/strategies/msp-surge.toml";
 
@@ -17,33 +16,21 @@ fn root() -> &'static Path {
 
 /// summary.json without its `run` (provenance) block, as text.
 fn summary(dir: &Path) -> String {
-    let text = std::fs::read_to_string(dir.join("summary.json")).unwrap();
-    let mut v: Value = serde_json::from_str(&text).unwrap();
-    v.as_object_mut().unwrap().remove("run");
-    serde_json::to_string_pretty(&v).unwrap()
+    without_run(&dir.join("summary.json"))
 }
 
-/// Runs `crmsim CMD [baseline] --trials T EXTRA...` in `dir`, expecting exit 0.
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let out = crmsim().current_dir(dir).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Runs and expects exit 2; returns standard error.
-fn refused(dir: &Path, args: &[&str]) -> String {
-    let out = crmsim().current_dir(dir).args(args).output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stderr).into_owned()
+/// The unsharded run of the baseline over `trials` into `dir/out`.
+fn unsharded(dir: &Path, trials: &str, out: &str) {
+    let args = [
+        "run",
+        "--trials",
+        trials,
+        "--out",
+        out,
+        "--no-figures",
+        "--quiet",
+    ];
+    ok(dir, &args);
 }
 
 /// Writes every shard of `n` for `cmd` (run or compare with `extra`) into
@@ -74,18 +61,7 @@ fn merge(dir: &Path, parts: &[PathBuf], out: &str) {
 #[test]
 fn merged_shards_equal_the_unsharded_run_for_any_n() {
     let dir = scratch("shard-any-n");
-    ok(
-        &dir,
-        &[
-            "run",
-            "--trials",
-            "300",
-            "--out",
-            "one",
-            "--no-figures",
-            "--quiet",
-        ],
-    );
+    unsharded(&dir, "300", "one");
     let want = summary(&dir.join("one"));
     for n in 1..=7u64 {
         let parts = shards(&dir, &format!("p{n}"), "run", "300", n, &[]);
@@ -506,18 +482,7 @@ fn documented_kubernetes_jobs_merge_to_one_run() {
 #[test]
 fn merge_takes_a_folder_of_partials() {
     let dir = scratch("shard-folder");
-    ok(
-        &dir,
-        &[
-            "run",
-            "--trials",
-            "300",
-            "--out",
-            "one",
-            "--no-figures",
-            "--quiet",
-        ],
-    );
+    unsharded(&dir, "300", "one");
     let parts = shards(&dir, "parts", "run", "300", 3, &[]);
     // a file that is not a partial is left alone
     std::fs::write(dir.join("parts/notes.txt"), "shards of 2026-11-29").unwrap();

@@ -7,8 +7,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{crmsim, scratch};
-use serde_json::Value;
+use common::{ok, refused, scratch, without_run};
 
 /// A tornado of world cobalt cvar95 (its confidence intervals need the
 /// points' own VaR) over two inputs.
@@ -40,33 +39,7 @@ const GRID: &[&str] = &[
 
 /// sweep.json without its `run` block, as text.
 fn sweep_json(dir: &Path) -> String {
-    let text = std::fs::read_to_string(dir.join("sweep.json")).unwrap();
-    let mut v: Value = serde_json::from_str(&text).unwrap();
-    v.as_object_mut().unwrap().remove("run");
-    serde_json::to_string_pretty(&v).unwrap()
-}
-
-/// Runs crmsim in `dir`, expecting exit 0.
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let out = crmsim().current_dir(dir).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Runs crmsim in `dir`, expecting exit 2; returns standard error.
-fn refused(dir: &Path, args: &[String]) -> String {
-    let out = crmsim().current_dir(dir).args(args).output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stderr).into_owned()
+    without_run(&dir.join("sweep.json"))
 }
 
 /// The unsharded sweep `base` with `extra` into `dir/out`.

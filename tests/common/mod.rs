@@ -2,6 +2,7 @@
 //! module; not every file uses every helper).
 #![allow(dead_code)]
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
@@ -28,4 +29,36 @@ pub fn scratch(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
+}
+
+/// Runs crmsim with `args` in `dir`, expecting exit 0; returns standard output.
+pub fn ok<S: AsRef<OsStr> + std::fmt::Debug>(dir: &Path, args: &[S]) -> String {
+    let out = crmsim().current_dir(dir).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Runs crmsim with `args` in `dir`, expecting exit 2; returns standard error.
+pub fn refused<S: AsRef<OsStr> + std::fmt::Debug>(dir: &Path, args: &[S]) -> String {
+    let out = crmsim().current_dir(dir).args(args).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A JSON output file without its top-level `run` (provenance) block, as
+/// text: what a merge must reproduce byte for byte.
+pub fn without_run(file: &Path) -> String {
+    let text = std::fs::read_to_string(file).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v.as_object_mut().unwrap().remove("run");
+    serde_json::to_string_pretty(&v).unwrap()
 }
