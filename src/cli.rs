@@ -57,12 +57,14 @@ pub enum Command {
     Compare(CompareArgs),
     /// Merge the partial files of a sharded run into that run's output.
     ///
-    /// `run` and `compare` with --shard I/N simulate only shard I of N (a
-    /// fixed range of the trials) and write DIR/part-I-of-N.crmpart. `merge`
-    /// checks that the partials belong together (same scenario, strategies,
-    /// seed, trials and N; every shard exactly once; checksums valid) and
-    /// writes exactly what the unsharded run writes: summary.json,
-    /// metrics.csv, figures, report.html and the tables. See docs/cluster.md.
+    /// `run`, `compare` and `sweep` (tornado or grid) with --shard I/N
+    /// simulate only shard I of N (a fixed range of the trials, N at most
+    /// 1,000,000) and write DIR/part-I-of-N.crmpart. `merge` checks that the
+    /// partials belong together (same scenario, strategies or sweep, seed,
+    /// trials and N; every shard exactly once; checksums valid) and writes
+    /// exactly what the unsharded command writes: summary.json (sweep.json),
+    /// metrics.csv (sweep.csv), figures, report.html and the tables. See
+    /// docs/cluster.md.
     Merge(MergeArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     ///
@@ -167,7 +169,8 @@ pub struct MergeArgs {
     /// order; a folder stands for the partial files in it.
     #[arg(required = true, value_name = "PART")]
     pub parts: Vec<PathBuf>,
-    /// Folder for the output files; default: output/<scenario name>.
+    /// Folder for the output files; default: the unsharded command's
+    /// (output/<scenario name>, for a sweep output/<scenario name>-sweep).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Skip the figures and report.html.

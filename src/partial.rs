@@ -204,11 +204,31 @@ pub fn write(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     }
     let tmp: PathBuf = path.with_extension(format!("crmpart.tmp{}", std::process::id()));
     let mut f = std::fs::File::create(&tmp).map_err(|e| io("create", &tmp, e))?;
-    f.write_all(bytes)
+    let written = f
+        .write_all(bytes)
         .and_then(|_| f.sync_all())
-        .map_err(|e| io("write", &tmp, e))?;
+        .map_err(|e| io("write", &tmp, e));
     drop(f);
-    std::fs::rename(&tmp, path).map_err(|e| io("rename into", path, e))
+    let done =
+        written.and_then(|_| std::fs::rename(&tmp, path).map_err(|e| io("rename into", path, e)));
+    if done.is_err() {
+        // leave no half-written or orphaned temporary file behind
+        let _ = std::fs::remove_file(&tmp);
+    }
+    done
+}
+
+/// Fails early, before any simulation, if no partial file can be written
+/// into `dir` (creating it if need be): writes and removes a probe file.
+pub fn check_writable(dir: &Path) -> Result<(), Error> {
+    let io = |what: &str, p: &Path, e: std::io::Error| Error::Io {
+        context: format!("cannot {what} {}", p.display()),
+        source: e,
+    };
+    std::fs::create_dir_all(dir).map_err(|e| io("create folder", dir, e))?;
+    let probe = dir.join(format!(".crmpart-probe{}", std::process::id()));
+    std::fs::File::create(&probe).map_err(|e| io("write into the folder", dir, e))?;
+    std::fs::remove_file(&probe).map_err(|e| io("remove", &probe, e))
 }
 
 fn u64_at(bytes: &[u8], at: usize) -> Option<u64> {
@@ -250,8 +270,13 @@ pub fn decode_header(bytes: &[u8]) -> Result<(Header, &[u8]), String> {
     let Some(head_end) = head_end else {
         return Err("has a header length that does not fit the file".to_string());
     };
-    let header: Header = serde_json::from_slice(&content[20..head_end])
-        .map_err(|e| format!("has an unreadable header ({e})"))?;
+    let header: Header = serde_json::from_slice(&content[20..head_end]).map_err(|e| {
+        format!(
+            "has a header this crmsim cannot read (a field missing or of the wrong kind, near \
+                 character {} of it): it was not written by this build of crmsim",
+            e.column()
+        )
+    })?;
     let mine = env!("CARGO_PKG_VERSION");
     if header.crmsim_version != mine {
         return Err(format!(
@@ -270,7 +295,11 @@ pub fn decode_header(bytes: &[u8]) -> Result<(Header, &[u8]), String> {
 
 /// Decodes the aggregates of a partial's body.
 pub fn decode_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
-    postcard::from_bytes(body).map_err(|e| format!("has an unreadable body ({e})"))
+    postcard::from_bytes(body).map_err(|_| {
+        "has a body this crmsim cannot read (its aggregates do not have the shape this build \
+         writes): merge with the crmsim that ran the shards"
+            .to_string()
+    })
 }
 
 /// Reads a partial's bytes (I/O errors are exit 1).

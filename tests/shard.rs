@@ -382,6 +382,21 @@ fn documented_cluster_scripts_merge_to_one_run() {
             .unwrap();
         assert!(st.success());
     }
+    // a failed task re-run on its own: a one-task array, SHARDS given
+    std::fs::remove_file(dir.join("slurm/part-2-of-4.crmpart")).unwrap();
+    let st = std::process::Command::new("bash")
+        .arg(script("slurm-array.sh"))
+        .current_dir(&dir)
+        .env("CRMSIM", bin)
+        .env("SCENARIO", &scen)
+        .env("TRIALS", "240")
+        .env("PARTS", "slurm")
+        .env("SHARDS", "4")
+        .env("SLURM_ARRAY_TASK_COUNT", "1")
+        .env("SLURM_ARRAY_TASK_ID", "2")
+        .status()
+        .unwrap();
+    assert!(st.success());
     let parts: Vec<PathBuf> = (0..4)
         .map(|i| dir.join(format!("slurm/part-{i}-of-4.crmpart")))
         .collect();
@@ -510,4 +525,37 @@ fn merge_takes_a_folder_of_partials() {
         err.contains("empty: no partial files (*.crmpart) in this folder"),
         "{err}"
     );
+}
+
+/// A shard whose folder cannot be written fails at once (exit 1), before
+/// simulating: here the full 2^31 trials, which would take hours otherwise.
+/// A partial that cannot be put in place leaves no temporary file behind.
+#[test]
+fn shards_check_their_folder_first_and_leave_no_temporary_files() {
+    let dir = scratch("shard-unwritable");
+    std::fs::write(dir.join("a-file"), "not a folder").unwrap();
+    let out = crmsim()
+        .current_dir(&dir)
+        .args(["run", "--trials", "2147483648", "--shard", "0/1"])
+        .args(["--out", "a-file/parts", "--quiet"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot create folder a-file/parts"), "{err}");
+
+    std::fs::create_dir_all(dir.join("p/part-0-of-2.crmpart")).unwrap();
+    let out = crmsim()
+        .current_dir(&dir)
+        .args([
+            "run", "--trials", "300", "--shard", "0/2", "--out", "p", "--quiet",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let left: Vec<_> = std::fs::read_dir(dir.join("p"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["part-0-of-2.crmpart"], "{left:?}");
 }

@@ -11,6 +11,7 @@ CRMSIM=${CRMSIM:-crmsim}
 SCENARIO=${SCENARIO:-scenarios/baseline.toml}
 TRIALS=${TRIALS:-1000000000}
 PARTS=${PARTS:-parts}
-SHARDS=${SLURM_ARRAY_TASK_COUNT:?run this as a Slurm array job}
+# SHARDS: the array's size; give it when re-running a single task
+SHARDS=${SHARDS:-${SLURM_ARRAY_TASK_COUNT:?run this as a Slurm array job}}
 "$CRMSIM" run "$SCENARIO" --trials "$TRIALS" --threads "${SLURM_CPUS_PER_TASK:-1}" --quiet \
     --shard "$SLURM_ARRAY_TASK_ID/$SHARDS" --out "$PARTS"

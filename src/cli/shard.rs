@@ -104,7 +104,8 @@ fn strategy_refs(strategies: &[compare::Strategy]) -> Vec<StrategyRef> {
 }
 
 /// The folder for a shard's partial: `out`, else `default`; refused when it
-/// holds the output of a run.
+/// holds the output of a run, and checked to be writable (before any
+/// simulation, so a shard never computes for nothing).
 pub(super) fn parts_dir(out: Option<&PathBuf>, default: PathBuf) -> Result<PathBuf, Error> {
     let dir = out.cloned().unwrap_or(default);
     if dir.join(".crmsim-output").exists() {
@@ -113,6 +114,7 @@ pub(super) fn parts_dir(out: Option<&PathBuf>, default: PathBuf) -> Result<PathB
             dir.display()
         )));
     }
+    partial::check_writable(&dir)?;
     Ok(dir)
 }
 

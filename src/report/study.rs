@@ -405,7 +405,7 @@ fn fragmentation_sentence(s: &AllianceStudy, members: &[String], alliances_avg: 
 fn setup(md: &mut String, s: &AllianceStudy) {
     md.push_str("## What was run\n\n");
     md.push_str(&format!(
-        "The whole page comes from one command, `{}` (at the default {} trials, about three minutes on 2 \
+        "The whole page comes from one command, `{}` (at the default {} trials, about a minute on 2 \
          cores). It runs, on the same random draws (common random numbers), these crmsim commands, whose output \
          holds every number below (run them from the repository root; without installing crmsim, write \
          `cargo run --release --` in place of `crmsim`):\n\n",
