@@ -302,12 +302,25 @@ pub fn decode_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Str
     })
 }
 
-/// Reads a partial's bytes (I/O errors are exit 1).
+/// Reads a partial's bytes (I/O errors are exit 1). A file that does not
+/// start as a partial does is read no further than its first bytes (so a
+/// device or a huge file given by mistake is refused at once).
 pub fn read(path: &Path) -> Result<Vec<u8>, Error> {
-    std::fs::read(path).map_err(|e| Error::Io {
+    use std::io::Read;
+    let io = |e| Error::Io {
         context: format!("cannot read partial file {}", path.display()),
         source: e,
-    })
+    };
+    let mut f = std::fs::File::open(path).map_err(io)?;
+    let mut bytes = Vec::new();
+    (&mut f)
+        .take(MAGIC.len() as u64)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes[..] == MAGIC[..] {
+        f.read_to_end(&mut bytes).map_err(io)?;
+    }
+    Ok(bytes)
 }
 
 #[cfg(test)]

@@ -559,3 +559,16 @@ fn shards_check_their_folder_first_and_leave_no_temporary_files() {
         .collect();
     assert_eq!(left, ["part-0-of-2.crmpart"], "{left:?}");
 }
+
+/// A file that does not start as a partial is refused after its first bytes:
+/// an endless device given by mistake does not fill the memory.
+#[cfg(target_os = "linux")]
+#[test]
+fn merge_refuses_a_device_at_once() {
+    let dir = scratch("shard-device");
+    let err = refused(&dir, &["merge", "/dev/zero", "--quiet"]);
+    assert!(
+        err.contains("/dev/zero: is not a crmsim partial file"),
+        "{err}"
+    );
+}
