@@ -572,3 +572,32 @@ fn merge_refuses_a_device_at_once() {
         "{err}"
     );
 }
+
+/// A shard re-run writes the same file again; a shard of another run with
+/// the same file name is refused before simulating, naming what differs.
+#[test]
+fn a_shard_does_not_replace_another_runs_partial() {
+    let dir = scratch("shard-replace");
+    let args = [
+        "run", "--trials", "300", "--shard", "0/2", "--out", "p", "--quiet",
+    ];
+    ok(&dir, &args);
+    let before = std::fs::read(dir.join("p/part-0-of-2.crmpart")).unwrap();
+    ok(&dir, &args);
+    let after = std::fs::read(dir.join("p/part-0-of-2.crmpart")).unwrap();
+    assert_eq!(before, after);
+    let other = [
+        "run", "--trials", "400", "--shard", "0/2", "--out", "p", "--quiet",
+    ];
+    let err = refused(&dir, &other);
+    assert!(
+        err.contains(
+            "part-0-of-2.crmpart: is a shard of another run (trials: 300 in it, 400 in this one)"
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(dir.join("p/part-0-of-2.crmpart")).unwrap(),
+        before
+    );
+}

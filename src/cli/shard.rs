@@ -118,6 +118,35 @@ pub(super) fn parts_dir(out: Option<&PathBuf>, default: PathBuf) -> Result<PathB
     Ok(dir)
 }
 
+/// Before simulating: a partial already at this shard's file name must be
+/// of the same run (a retry, which writes the same bytes); one of another
+/// run is not silently replaced.
+pub(super) fn check_replacing(dir: &Path, head: &Header) -> Result<(), Error> {
+    let path = dir.join(partial::file_name(head.shard, head.shards));
+    if !path.exists() {
+        return Ok(());
+    }
+    let bytes = partial::read(&path)?;
+    let why = match partial::decode_header(&bytes) {
+        Err(reason) => reason,
+        Ok((old, _)) => {
+            let differs = old.identity().into_iter().zip(head.identity());
+            match differs.into_iter().find(|(a, b)| a.1 != b.1) {
+                None => return Ok(()),
+                Some(((name, _, theirs), (_, _, ours))) => {
+                    format!(
+                        "is a shard of another run ({name}: {theirs} in it, {ours} in this one)"
+                    )
+                }
+            }
+        }
+    };
+    Err(refuse(
+        &path,
+        format!("{why}; remove it, or give this run's shards a folder of their own (--out)"),
+    ))
+}
+
 /// Writes the partial of `head` with `body` into `dir` and says so.
 pub(super) fn write_partial(
     dir: &Path,
@@ -156,6 +185,7 @@ pub fn write_shard(
     let default = Path::new("output").join(format!("{}-parts", run.model.name));
     let dir = parts_dir(args.out.as_ref(), default)?;
     let head = header(run, files, compare, sh)?;
+    check_replacing(&dir, &head)?;
     let range = head.first_trial..head.end_trial;
     let engines = compare::engines(&run.model, &run.strategies, run.seed);
     let opts = RunOptions {

@@ -281,6 +281,7 @@ fn write_shard(
     let default = Path::new("output").join(format!("{}-sweep-parts", plan.base.name));
     let dir = shard::parts_dir(args.run.out.as_ref(), default)?;
     let head = shard_header(args, plan, source, opts, sh);
+    shard::check_replacing(&dir, &head)?;
     let range = head.first_trial..head.end_trial;
     let started = Instant::now();
     let progress = Progress::new(args.run.quiet, plan.shard_work(opts.threads, &range));
