@@ -359,16 +359,13 @@ pub fn expand_folders(parts: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
             out.push(p.clone());
             continue;
         }
-        let entries = std::fs::read_dir(p).map_err(|e| Error::Io {
+        let unlisted = |e| Error::Io {
             context: format!("cannot list the folder {}", p.display()),
             source: e,
-        })?;
+        };
         let mut found = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(|e| Error::Io {
-                context: format!("cannot list the folder {}", p.display()),
-                source: e,
-            })?;
+        for entry in std::fs::read_dir(p).map_err(unlisted)? {
+            let entry = entry.map_err(unlisted)?;
             let path = entry.path();
             if path.extension().is_some_and(|x| x == "crmpart") && path.is_file() {
                 found.push(path);

@@ -76,13 +76,14 @@ impl Engine<'_> {
         sc: &mut Scratch,
         out: &Figures,
     ) {
-        let na = self.model.commodities[k].alliances.len();
+        // In a trial (not recording) this is one test per month.
         let Some(snaps) = sc.snapshots.as_ref() else {
             return;
         };
         if snaps.len() > t {
             return;
         }
+        let na = self.model.commodities[k].alliances.len();
         let snap = Snapshot::take(d, na, sc, out);
         let snaps = sc.snapshots.as_mut().expect("recording");
         snaps.resize(t + 1, snap);
