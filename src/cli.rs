@@ -28,7 +28,7 @@ use crate::sim::{self, RunOptions};
 /// bans), alliances and stockpiles. crmsim simulates many possible years and
 /// reports how large, how likely and for whom supply shortfalls are.
 #[derive(Debug, Parser)]
-#[command(name = "crmsim", version, about, long_about, max_term_width = 100)]
+#[command(name = "crmsim", version = crate::LONG_VERSION, about, long_about, max_term_width = 100)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -601,7 +601,7 @@ fn run_cmd(
         strategy_files: strategy_refs,
         started,
         finished: String::new(),
-        crmsim_version: env!("CARGO_PKG_VERSION").to_string(),
+        crmsim_version: crate::LONG_VERSION.to_string(),
         threads,
     };
     let show = Show {

@@ -70,3 +70,16 @@ pub mod study;
 pub mod sweep;
 
 pub use error::Error;
+
+/// The build identity: a hash of the sources this binary was compiled from
+/// (computed by `build.rs`). Shards are merged only by the same build.
+pub const BUILD: &str = env!("CRMSIM_BUILD");
+
+/// The version with the build identity, as `--version` and the `run` block
+/// of the outputs show it: `0.1.0 (build 0123456789abcdef)`.
+pub const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (build ",
+    env!("CRMSIM_BUILD"),
+    ")"
+);

@@ -83,6 +83,9 @@ impl SweepSpec {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Header {
     pub crmsim_version: String,
+    /// The build identity of the crmsim that wrote it ([`crate::BUILD`]).
+    #[serde(default)]
+    pub build: String,
     pub format_version: u32,
     /// `run`, `compare` or `sweep`: the command whose output `merge` writes.
     pub command: String,
@@ -129,6 +132,7 @@ impl Header {
         };
         vec![
             plain("crmsim version", self.crmsim_version.clone()),
+            plain("crmsim build", self.build.clone()),
             plain("command", self.command.clone()),
             plain(
                 "sweep",
@@ -283,6 +287,18 @@ pub fn decode_header(bytes: &[u8]) -> Result<(Header, &[u8]), String> {
             "was written by crmsim {}, but this is crmsim {mine}: merge with the crmsim that ran \
              the shards",
             header.crmsim_version
+        ));
+    }
+    if header.build != crate::BUILD {
+        return Err(format!(
+            "was written by a crmsim built from other sources (build {}; this one is build {}): \
+             run the shards and the merge with the same build of crmsim",
+            if header.build.is_empty() {
+                "not recorded"
+            } else {
+                &header.build
+            },
+            crate::BUILD
         ));
     }
     let body_len = u64_at(content, head_end).unwrap_or(u64::MAX);

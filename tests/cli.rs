@@ -827,10 +827,16 @@ fn help_of_every_subcommand_mentions_each_option() {
 }
 
 #[test]
-fn version_is_the_crate_version() {
+fn version_is_the_crate_version_and_build() {
     let dir = tmp();
     let o = expect(dir.path(), &["--version"], 0);
-    assert!(o.stdout.contains(env!("CARGO_PKG_VERSION")), "{}", o.stdout);
+    let want = format!(
+        "crmsim {} (build {})",
+        env!("CARGO_PKG_VERSION"),
+        crmsim::BUILD
+    );
+    assert_eq!(o.stdout.trim(), want);
+    assert_eq!(crmsim::BUILD.len(), 16);
 }
 
 #[test]

@@ -283,6 +283,19 @@ fn merge_refuses_corrupted_truncated_and_foreign_files() {
     let p = write("version.crmpart", &other);
     let err = refuse_merge(&dir, &[p]);
     assert!(err.contains("was written by crmsim 9.9.9"), "{err}");
+    // a partial of another build of the same version (checksum made right)
+    let mut other = bytes.clone();
+    let build = format!("\"build\":\"{}\"", crmsim::BUILD);
+    assert!(head.contains(&build), "{head}");
+    let forged = head.replace(&build, &format!("\"build\":\"{}\"", "0".repeat(16)));
+    assert_eq!(forged.len(), head.len());
+    other[20..20 + head_len].copy_from_slice(forged.as_bytes());
+    let p = write("build.crmpart", &resealed(other));
+    let err = refuse_merge(&dir, &[parts[0].clone(), p]);
+    assert!(
+        err.contains("built from other sources (build 0000000000000000"),
+        "{err}"
+    );
     // a missing file is an I/O error
     let out = crmsim()
         .current_dir(&dir)

@@ -455,7 +455,7 @@ fn summary_has_a_run_block_and_nothing_else_depends_on_the_machine() {
     let run = a["run"].clone();
     assert_eq!(run["threads"], 1);
     assert_eq!(b["run"]["threads"], 2);
-    assert_eq!(run["crmsim_version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(run["crmsim_version"], crmsim::LONG_VERSION);
     let cmd: Vec<&str> = run["command_line"]
         .as_array()
         .unwrap()

@@ -77,6 +77,7 @@ fn header(run: &Loaded, files: &[PathBuf], compare: bool, sh: Shard) -> Result<H
     let range = partial::shard_range(run.trials, sh.index, sh.count);
     Ok(Header {
         crmsim_version: env!("CARGO_PKG_VERSION").to_string(),
+        build: crate::BUILD.to_string(),
         format_version: partial::FORMAT_VERSION,
         command: if compare { "compare" } else { "run" }.to_string(),
         scenario: file_text(&run.source.display, run.source.text.as_bytes()),
@@ -464,7 +465,7 @@ fn write_merged(
             .collect(),
         started,
         finished: String::new(),
-        crmsim_version: env!("CARGO_PKG_VERSION").to_string(),
+        crmsim_version: crate::LONG_VERSION.to_string(),
         threads: 1,
     };
     let show = Show {

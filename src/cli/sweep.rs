@@ -248,6 +248,7 @@ fn shard_header(
     let range = partial::shard_range(opts.trials, sh.index, sh.count);
     Header {
         crmsim_version: env!("CARGO_PKG_VERSION").to_string(),
+        build: crate::BUILD.to_string(),
         format_version: partial::FORMAT_VERSION,
         command: "sweep".to_string(),
         scenario: shard::file_text(&source.display, source.text.as_bytes()),
