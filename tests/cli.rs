@@ -917,6 +917,7 @@ fn help_of_every_subcommand_mentions_each_option() {
     }
     let inspect = expect(dir.path(), &["inspect", "--help"], 0).stdout;
     assert!(inspect.contains("--json") && inspect.contains("FILE"));
+    assert!(inspect.contains("midstream buffer") && inspect.contains("uncertain rate"));
     let validate = expect(dir.path(), &["validate", "--help"], 0).stdout;
     assert!(validate.contains("FILE"));
 }
