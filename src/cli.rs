@@ -105,16 +105,19 @@ pub enum Command {
         /// The scenario file (TOML).
         file: PathBuf,
     },
-    /// Show the static supply concentration of a scenario.
+    /// Show the static supply concentration of a scenario, and its shock rates.
     ///
     /// Per commodity and stage: the Herfindahl-Hirschman index (0-10,000),
     /// the top producer and its share, the top-3 share, the governance-weighted
-    /// HHI where governance scores are given, and a flag where one country
-    /// holds more than 65% (the EU Critical Raw Materials Act benchmark).
+    /// HHI where governance scores are given, the midstream buffer (months of
+    /// primary demand), and a flag where one country holds more than 65% (the
+    /// EU Critical Raw Materials Act benchmark). Per shock: the mean rate, the
+    /// 5%-95% range of an uncertain rate, and the expected events per year
+    /// averaged over the regimes.
     Inspect {
         /// The scenario file (TOML).
         file: PathBuf,
-        /// Print JSON instead of a table.
+        /// Print JSON (`concentration` and `shocks`) instead of the tables.
         #[arg(long)]
         json: bool,
     },

@@ -665,7 +665,81 @@ fn every_history_replay_runs() {
         for r in s["results"].as_array().unwrap() {
             assert_eq!(r["metrics"]["p50"], r["metrics"]["p99"], "{stem}");
         }
+        replay_gives_the_figures_docs_quote(&stem, &s);
     }
+}
+
+/// The figures docs/validation.md quotes for each replay: (stem, commodity,
+/// consumer, metric, value, half a unit of the last digit quoted). A change
+/// of the model or of a replay file that moves one must update the page.
+#[rustfmt::skip]
+const QUOTED: &[(&str, &str, &str, &str, f64, f64)] = &[
+    ("cn-ree-japan-2010", "rare_earths", "JP", "mean", 0.155, 5e-4),
+    ("cn-ree-japan-2010", "rare_earths", "JP", "peak_mean", 0.93, 5e-3),
+    ("cn-ree-japan-2010", "rare_earths", "CN", "mean", 0.0, 0.0),
+    ("cn-ree-japan-2010", "rare_earths", "ROW", "mean", 0.0, 0.0),
+    ("cn-ree-japan-2010", "rare_earths", "world", "mean", 0.023, 5e-4),
+    ("cn-ga-ge-2023", "gallium", "EU", "mean", 0.78, 5e-3),
+    ("cn-ga-ge-2023", "gallium", "US", "mean", 0.78, 5e-3),
+    ("cn-ga-ge-2023", "gallium", "ROW", "mean", 0.78, 5e-3),
+    ("cn-ga-ge-2023", "gallium", "JP", "mean", 0.61, 5e-3),
+    ("cn-ga-ge-2023", "gallium", "CN", "mean", 0.0, 0.0),
+    ("cn-ga-ge-2023", "gallium", "world", "mean", 0.18, 5e-3),
+    ("cn-ga-ge-2023", "germanium", "EU", "mean", 0.54, 5e-3),
+    ("cn-ga-ge-2023", "germanium", "JP", "mean", 0.37, 5e-3),
+    ("cn-ga-ge-2023", "germanium", "CN", "mean", 0.0, 0.0),
+    ("cn-ga-ge-2023", "germanium", "world", "mean", 0.28, 5e-3),
+    ("cn-graphite-2023", "graphite", "JP", "mean", 0.21, 5e-3),
+    ("cn-graphite-2023", "graphite", "JP", "peak_mean", 0.64, 5e-3),
+    ("cn-graphite-2023", "graphite", "JP", "months_short_mean", 1.0, 0.0),
+    ("cn-graphite-2023", "graphite", "ROW", "mean", 0.75, 5e-3),
+    ("cn-graphite-2023", "graphite", "world", "mean", 0.11, 5e-3),
+    ("cn-sb-2024", "antimony", "EU", "mean", 0.72, 5e-3),
+    ("cn-sb-2024", "antimony", "US", "mean", 0.64, 5e-3),
+    ("cn-sb-2024", "antimony", "ROW", "mean", 0.64, 5e-3),
+    ("cn-sb-2024", "antimony", "CN", "mean", 0.0, 0.0),
+    ("cn-sb-2024", "antimony", "world", "mean", 0.33, 5e-3),
+    ("id-ni-ore-2014", "nickel", "world", "mean", 0.106, 5e-4),
+    ("id-ni-ore-2014", "nickel", "world", "peak_mean", 0.21, 5e-3),
+    ("id-ni-ore-2014", "nickel", "world", "months_short_mean", 13.0, 0.0),
+    ("cd-co-2025", "cobalt", "CN", "mean", 0.0, 0.0),
+    ("cd-co-2025", "cobalt", "EU", "mean", 0.0, 0.0),
+    ("cd-co-2025", "cobalt", "US", "mean", 0.23, 5e-3),
+    ("cd-co-2025", "cobalt", "ROW", "mean", 0.35, 5e-3),
+    ("cd-co-2025", "cobalt", "world", "mean", 0.023, 5e-4),
+];
+
+fn replay_gives_the_figures_docs_quote(stem: &str, s: &serde_json::Value) {
+    let quoted = QUOTED.iter().filter(|q| q.0 == stem);
+    for &(_, commodity, consumer, metric, want, tol) in quoted {
+        let row = s["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["commodity"] == commodity && r["consumer"] == consumer)
+            .unwrap_or_else(|| panic!("{stem}: no {commodity} {consumer}"));
+        let got = row["metrics"][metric].as_f64().unwrap();
+        assert!(
+            (got - want).abs() <= tol + 1e-12,
+            "{stem} {commodity} {consumer} {metric}: {got}, docs/validation.md says {want}"
+        );
+    }
+    // The stocks set the timing: no world shortfall in the first 11 months of
+    // the nickel ore ban, nor in the first 5 of the cobalt halt.
+    let quiet = match stem {
+        "id-ni-ore-2014" => 11,
+        "cd-co-2025" => 5,
+        _ => return,
+    };
+    let monthly = s["figures"]["monthly"][0]["p50"].as_array().unwrap();
+    assert!(
+        monthly[..quiet].iter().all(|m| m.as_f64() == Some(0.0)),
+        "{stem}: {monthly:?}"
+    );
+    assert!(
+        monthly[quiet].as_f64().unwrap() > 0.0,
+        "{stem}: {monthly:?}"
+    );
 }
 
 mod properties {
@@ -729,4 +803,35 @@ mod properties {
             prop_assert!((row.model_per_year - want).abs() < 1e-5 * want);
         }
     }
+}
+
+#[test]
+fn docs_show_the_backtest_of_the_bundled_baseline_as_printed_today() {
+    // docs/validation.md §3 prints the command's tables; they must be what
+    // the command prints (only the "wrote ..." lines left out).
+    let dir = scratch("docs-backtest");
+    let (code, out, err) = run(
+        &dir,
+        &[
+            "backtest",
+            root().join("scenarios/baseline.toml").to_str().unwrap(),
+            "--record",
+            bundled_record().to_str().unwrap(),
+            "--out",
+            "bt",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let printed: String = out
+        .lines()
+        .filter(|l| !l.starts_with("wrote "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let page = std::fs::read_to_string(root().join("docs/validation.md")).unwrap();
+    let from = page
+        .find("```text\nbaseline against")
+        .expect("docs/validation.md shows the backtest output")
+        + "```text\n".len();
+    let shown = &page[from..from + page[from..].find("```").unwrap()];
+    assert_eq!(shown, printed, "docs/validation.md §3 is stale");
 }

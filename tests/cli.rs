@@ -754,6 +754,101 @@ fn inspect_json_has_concentration_rows() {
     assert!((r["row_share"].as_f64().unwrap() - 0.3).abs() < 1e-12);
 }
 
+/// Model v2 features: a midstream buffer on the ore stage, an uncertain
+/// (gamma) rate and a regime that triples export bans half of the time.
+const V2: &str = r#"
+[scenario]
+name = "v2"
+[[country]]
+id = "CD"
+name = "DR Congo"
+[[country]]
+id = "CN"
+name = "China"
+[[consumer]]
+id = "EU"
+name = "EU"
+demand_share = { co = 0.5 }
+[[commodity]]
+id = "co"
+name = "Cobalt"
+stages = ["mining", "refining"]
+buffer_months = { mining = 2.0 }
+[commodity.producers.mining]
+CD = 0.8
+[commodity.producers.refining]
+CN = 0.8
+[[shock]]
+id = "cn-ban"
+kind = "export_ban"
+countries = ["CN"]
+rate_per_year = { dist = "gamma", shape = 2.0, scale = 0.25 }
+severity = 0.5
+duration_months = 2.0
+[[shock]]
+id = "cd-strike"
+kind = "conflict"
+countries = ["CD"]
+rate_per_year = 0.2
+severity = 0.5
+duration_months = 2.0
+[[regime]]
+id = "tense"
+probability = 0.5
+multipliers = [ { kind = "export_ban", factor = 3.0 } ]
+"#;
+
+#[test]
+fn validate_and_inspect_show_buffers_and_uncertain_rates() {
+    let dir = tmp();
+    write(dir.path(), "v2.toml", V2);
+    let o = expect(dir.path(), &["validate", "v2.toml"], 0);
+    assert!(
+        o.stdout.contains("1 uncertain rate, 1 midstream buffer"),
+        "{}",
+        o.stdout
+    );
+    write(dir.path(), "v1.toml", SMALL);
+    let o = expect(dir.path(), &["validate", "v1.toml"], 0);
+    assert!(
+        !o.stdout.contains("uncertain") && !o.stdout.contains("buffer"),
+        "{}",
+        o.stdout
+    );
+
+    let t = expect(dir.path(), &["inspect", "v2.toml"], 0).stdout;
+    let row = |start: &str| {
+        t.lines()
+            .find(|l| l.starts_with(start))
+            .unwrap_or_else(|| panic!("no row {start} in:\n{t}"))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+    };
+    // The buffer is on the ore stage only, in months of primary demand.
+    assert_eq!(row("co             mining")[8..10], ["2.0", "mo"]);
+    assert_eq!(row("co             refining")[8], "-");
+    // Mean rate k * theta = 0.5; regime-averaged multiplier 0.5 + 0.5 * 3 = 2.
+    assert_eq!(row("cn-ban")[2], "0.500");
+    assert_eq!(row("cn-ban")[6], "1.000");
+    assert_eq!(row("cd-strike")[2..], ["0.200", "-", "0.200"]);
+
+    let v: Value =
+        serde_json::from_str(&expect(dir.path(), &["inspect", "--json", "v2.toml"], 0).stdout)
+            .unwrap();
+    let ban = &v["shocks"][0];
+    assert_eq!(ban["shock"], "cn-ban");
+    assert_eq!(ban["uncertain"], true);
+    assert_eq!(ban["expected_per_year"].as_f64(), Some(1.0));
+    // Gamma(2, 0.25) quantiles: P(X <= x) = 1 - e^(-x/θ)(1 + x/θ) is 0.05 at
+    // x/θ = 0.35536 and 0.95 at 4.74386 (sampled: within 3%).
+    for (field, want) in [("rate_p05", 0.35536 * 0.25), ("rate_p95", 4.74386 * 0.25)] {
+        let got = ban[field].as_f64().unwrap();
+        assert!((got / want - 1.0).abs() < 0.03, "{field}: {got} vs {want}");
+    }
+    assert_eq!(v["shocks"][1]["uncertain"], false);
+    assert_eq!(v["concentration"][0]["buffer_months"].as_f64(), Some(2.0));
+}
+
 // ------------------------------------------------------------------- arguments
 
 #[test]
@@ -822,6 +917,7 @@ fn help_of_every_subcommand_mentions_each_option() {
     }
     let inspect = expect(dir.path(), &["inspect", "--help"], 0).stdout;
     assert!(inspect.contains("--json") && inspect.contains("FILE"));
+    assert!(inspect.contains("midstream buffer") && inspect.contains("uncertain rate"));
     let validate = expect(dir.path(), &["validate", "--help"], 0).stdout;
     assert!(validate.contains("FILE"));
 }

@@ -235,6 +235,27 @@ fn report_embeds_every_figure_and_the_summary_numbers() {
         assert!(html.contains(&cell), "no concentration cell {cell}");
         assert!(html.contains(&format!("<td>{:.1}%</td>", c.top3_share * 100.0)));
     }
+    // Midstream buffers (model v2) are in the table too, as in `inspect`:
+    // the baseline's cobalt ore stage holds 2 months.
+    let conc = &html[html.find("<section id=\"concentration-table\">").unwrap()..];
+    assert!(conc.contains("<th>buffer</th>"), "no buffer column");
+    let row = |stage: &str| {
+        let at = format!("<td class=\"l\">Cobalt</td><td class=\"l\">{stage}</td>");
+        let from = conc
+            .find(&at)
+            .unwrap_or_else(|| panic!("no cobalt {stage} row"));
+        &conc[from..from + conc[from..].find("</tr>").unwrap()]
+    };
+    assert!(
+        row("mining").contains("<td>2.0 mo</td>"),
+        "{}",
+        row("mining")
+    );
+    assert!(
+        row("refining").contains("<td>-</td>"),
+        "{}",
+        row("refining")
+    );
 }
 
 #[test]

@@ -707,14 +707,14 @@ fn concentration(h: &mut String, summary: &Summary) {
         h,
         "<table class=\"concentration\">\n<thead><tr><th class=\"l\">commodity</th><th class=\"l\">name</th>\
          <th class=\"l\">stage</th><th>HHI</th><th class=\"l\">top</th><th>share</th><th>top-3</th><th>ROW</th>\
-         <th>HHI-gov</th><th class=\"l\">flag</th></tr></thead>\n<tbody>"
+         <th>HHI-gov</th><th>buffer</th><th class=\"l\">flag</th></tr></thead>\n<tbody>"
     );
     for (i, r) in rows.iter().enumerate() {
         let first = i == 0 || rows[i - 1].commodity != r.commodity;
         let _ = writeln!(
             h,
             "<tr{}><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td><td class=\"l\">{}</td>\
-             <td>{}%</td><td>{}%</td><td>{}%</td><td>{}</td><td class=\"flag\">{}</td></tr>",
+             <td>{}%</td><td>{}%</td><td>{}%</td><td>{}</td><td>{}</td><td class=\"flag\">{}</td></tr>",
             if first { " class=\"first\"" } else { "" },
             escape(&r.commodity),
             escape(&r.commodity_name),
@@ -727,13 +727,15 @@ fn concentration(h: &mut String, summary: &Summary) {
             r.hhi_governance
                 .map(|g| fixed(g, 0))
                 .unwrap_or_else(|| "n/a".into()),
+            super::inspect::buffer_cell(r.buffer_months),
             if r.over_65 { "&gt;65% (CRMA)" } else { "" }
         );
     }
     let _ = writeln!(
         h,
         "</tbody>\n</table>\n<p class=\"note\">HHI over listed producers (0-10,000; ROW left out). HHI-gov weights each \
-         share² by (2.5 - governance)/5. Flag: one country holds more than 65% of the stage (EU Critical Raw Materials \
+         share² by (2.5 - governance)/5. Buffer: midstream stock of the stage's output, months of primary \
+         demand. Flag: one country holds more than 65% of the stage (EU Critical Raw Materials \
          Act benchmark). Same content as <code>crmsim inspect</code>.</p>\n</section>"
     );
 }

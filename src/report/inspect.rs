@@ -34,11 +34,7 @@ pub fn render(rows: &[StageConcentration]) -> String {
             r.hhi_governance
                 .map(|g| fixed(g, 0))
                 .unwrap_or_else(|| "n/a".into()),
-            if r.buffer_months > 0.0 {
-                format!("{:.1} mo", r.buffer_months)
-            } else {
-                "-".into()
-            },
+            buffer_cell(r.buffer_months),
             if r.over_65 { ">65% (CRMA)" } else { "" }
         );
     }
@@ -49,6 +45,16 @@ pub fn render(rows: &[StageConcentration]) -> String {
          Flag: one country holds more than 65% of the stage (EU Critical Raw Materials Act benchmark)."
     );
     out
+}
+
+/// A stage's midstream buffer as shown in `inspect` and report.html:
+/// months of primary demand, or "-" without one.
+pub fn buffer_cell(months: f64) -> String {
+    if months > 0.0 {
+        format!("{months:.1} mo")
+    } else {
+        "-".into()
+    }
 }
 
 /// How often a shock strikes: its mean rate, the spread of an uncertain
