@@ -86,7 +86,11 @@ impl Vary {
         };
         let (low, high) = (num(lo)?, num(hi)?);
         if low >= high {
-            return Err(format!("{path}: LOW must be below HIGH, got {low}..{high}"));
+            return Err(format!(
+                "{path}: LOW must be below HIGH, got {}..{}",
+                crate::format::num(low),
+                crate::format::num(high)
+            ));
         }
         Ok(Vary {
             path,
