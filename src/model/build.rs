@@ -456,7 +456,7 @@ impl Builder {
             self.err(
                 at,
                 &format!("producers.{s}"),
-                format!("shares sum to {sum}, more than 1"),
+                format!("shares sum to {}, more than 1", num(sum)),
             );
         }
         if 1.0 - sum > 0.30 + 1e-12 {
@@ -538,8 +538,9 @@ impl Builder {
         for (k, sum) in demand_sum.iter().enumerate() {
             if *sum > 1.0 + SHARE_TOL {
                 self.errs.push(format!(
-                    "[[consumer]]: field `demand_share.{}`: consumer shares sum to {sum}, more than 1",
-                    sc.commodity[k].id
+                    "[[consumer]]: field `demand_share.{}`: consumer shares sum to {}, more than 1",
+                    sc.commodity[k].id,
+                    num(*sum)
                 ));
             }
         }
@@ -746,7 +747,8 @@ impl Builder {
         }
         if psum > 1.0 + SHARE_TOL {
             self.errs.push(format!(
-                "[[regime]]: field `probability`: regime probabilities sum to {psum}, more than 1"
+                "[[regime]]: field `probability`: regime probabilities sum to {}, more than 1",
+                num(psum)
             ));
         }
         regimes
