@@ -218,6 +218,10 @@ fn every_error_exits_2_naming_the_problem_before_simulating() {
             "consumer.EU.demand_share.a = 1.2",
         ),
         (
+            &["--vary", "consumer.EU.demand_share.a=0.5..1e300"],
+            "consumer.EU.demand_share.a = 1e300:",
+        ),
+        (
             &["--vary", "shock.war.severity.alpha=-1..1"],
             "shock.war.severity.alpha = -1",
         ),

@@ -164,7 +164,7 @@ pub fn compile_point(
         "{} with {}",
         source.display,
         sets.iter()
-            .map(|(p, v)| format!("{p} = {v}"))
+            .map(|(p, v)| format!("{p} = {}", crate::format::num(*v)))
             .collect::<Vec<_>>()
             .join(", ")
     );
