@@ -295,11 +295,15 @@ pub fn decode_header(bytes: &[u8]) -> Result<(Header, &[u8]), String> {
 
 /// Decodes the aggregates of a partial's body.
 pub fn decode_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
-    postcard::from_bytes(body).map_err(|_| {
+    let unreadable = || {
         "has a body this crmsim cannot read (its aggregates do not have the shape this build \
          writes): merge with the crmsim that ran the shards"
             .to_string()
-    })
+    };
+    match postcard::take_from_bytes(body) {
+        Ok((value, [])) => Ok(value),
+        _ => Err(unreadable()),
+    }
 }
 
 /// Reads a partial's bytes (I/O errors are exit 1). A file that does not

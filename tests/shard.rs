@@ -292,6 +292,56 @@ fn merge_refuses_corrupted_truncated_and_foreign_files() {
     assert_eq!(out.status.code(), Some(1));
 }
 
+/// `bytes` of a partial with its checksum made right again.
+fn resealed(mut bytes: Vec<u8>) -> Vec<u8> {
+    use sha2::Digest;
+    let n = bytes.len() - 32;
+    let sum = sha2::Sha256::digest(&bytes[..n]);
+    bytes[n..].copy_from_slice(&sum);
+    bytes
+}
+
+#[test]
+fn merge_refuses_altered_texts_and_trailing_bytes_in_any_partial() {
+    let dir = scratch("shard-forged");
+    let parts = shards(&dir, "p", "run", "60", 2, &[]);
+    let bytes = std::fs::read(&parts[1]).unwrap();
+    let head_len = u64::from_le_bytes(bytes[12..20].try_into().unwrap()) as usize;
+    let head = String::from_utf8(bytes[20..20 + head_len].to_vec()).unwrap();
+    let write = |name: &str, b: Vec<u8>| {
+        let p = dir.join(name);
+        std::fs::write(&p, resealed(b)).unwrap();
+        p
+    };
+    // the second shard's scenario text altered, its SHA-256 field kept
+    let text = "horizon_months = 12";
+    assert!(head.contains(text), "{head}");
+    let mut altered = bytes.clone();
+    let forged = head.replacen(text, "horizon_months = 11", 1);
+    altered[20..20 + head_len].copy_from_slice(forged.as_bytes());
+    let p = write("altered.crmpart", altered);
+    let err = refuse_merge(&dir, &[parts[0].clone(), p.clone()]);
+    assert!(
+        err.contains(&p.display().to_string()) && err.contains("does not match its SHA-256"),
+        "{err}"
+    );
+    // bytes after the aggregates, with the body length made to fit them
+    let mut longer = bytes[..bytes.len() - 32].to_vec();
+    longer.extend_from_slice(&[0, 0, 0]);
+    let at = 20 + head_len;
+    let body_len = u64::from_le_bytes(longer[at..at + 8].try_into().unwrap()) + 3;
+    longer[at..at + 8].copy_from_slice(&body_len.to_le_bytes());
+    longer.extend_from_slice(&[0; 32]);
+    let p = write("longer.crmpart", longer);
+    let err = refuse_merge(&dir, &[parts[0].clone(), p.clone()]);
+    assert!(
+        err.contains(&p.display().to_string()) && err.contains("cannot read"),
+        "{err}"
+    );
+    // the genuine pair still merges
+    merge(&dir, &parts, "m");
+}
+
 #[test]
 fn shard_option_is_checked() {
     let dir = scratch("shard-usage");

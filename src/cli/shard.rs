@@ -214,6 +214,17 @@ pub(super) fn read_part<T: DeserializeOwned>(
 ) -> Result<(Header, T), Error> {
     let bytes = partial::read(path)?;
     let (head, body) = partial::decode_header(&bytes).map_err(|r| refuse(path, r))?;
+    check_part(path, head, body, first)
+}
+
+/// [`read_part`] on a partial already read and its header decoded
+/// ([`partial::decode_header`]).
+pub(super) fn check_part<T: DeserializeOwned>(
+    path: &Path,
+    head: Header,
+    body: &[u8],
+    first: Option<&(PathBuf, Header)>,
+) -> Result<(Header, T), Error> {
     let want = partial::shard_range(head.trials, head.shard, head.shards.max(1));
     let sane = head.shards <= MAX_SHARDS && (1..=sim::MAX_TRIALS).contains(&head.trials);
     if !sane
@@ -225,6 +236,19 @@ pub(super) fn read_part<T: DeserializeOwned>(
             path,
             "records a shard and trial range that do not agree; it is damaged".into(),
         ));
+    }
+    let texts = std::iter::once(("scenario", &head.scenario))
+        .chain(head.strategy_files.iter().map(|f| ("strategy file", f)));
+    for (what, f) in texts {
+        if scenario::sha256_hex(f.text.as_bytes()) != f.sha256 {
+            return Err(refuse(
+                path,
+                format!(
+                    "carries a {what} text ({}) that does not match its SHA-256; it is damaged",
+                    f.display
+                ),
+            ));
+        }
     }
     if let Some((first_path, f)) = first {
         for ((name, a, a_shown), (_, b, b_shown)) in f.identity().iter().zip(head.identity()) {
@@ -386,15 +410,15 @@ pub fn expand_folders(parts: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
 pub fn merge_cmd(args: &MergeArgs) -> Result<(), Error> {
     // The first file says what is merged: a run or comparison, or a sweep.
     let first = &args.parts[0];
-    let bytes = partial::read(first)?;
-    let (head, _) = partial::decode_header(&bytes).map_err(|r| refuse(first, r))?;
-    drop(bytes);
-    if head.command == "sweep" {
-        return super::sweep::merge_cmd(args);
-    }
     let started = now();
     let t0 = Instant::now();
-    let (head, first_totals) = read_part::<Totals>(first, None)?;
+    let bytes = partial::read(first)?;
+    let (head, body) = partial::decode_header(&bytes).map_err(|r| refuse(first, r))?;
+    if head.command == "sweep" {
+        return super::sweep::merge_cmd(args, head, body);
+    }
+    let (head, first_totals) = check_part::<Totals>(first, head, body, None)?;
+    drop(bytes);
     let first = (first.clone(), head);
     let run = rebuild(&first.1, &first.0)?;
     let engines = compare::engines(&run.model, &run.strategies, run.seed);

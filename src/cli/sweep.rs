@@ -292,10 +292,11 @@ fn write_shard(
 
 /// `crmsim merge` of a sweep's partials: rebuilds the sweep from the first
 /// one's header, folds the partials in one at a time and writes what the
-/// unsharded sweep writes.
-pub fn merge_cmd(args: &MergeArgs) -> Result<(), Error> {
+/// unsharded sweep writes. The first partial (`args.parts[0]`) is already
+/// read: its header `head` and its undecoded `body`.
+pub fn merge_cmd(args: &MergeArgs, head: Header, body: &[u8]) -> Result<(), Error> {
     let t0 = Instant::now();
-    let (head, state) = shard::read_part::<pass::State>(&args.parts[0], None)?;
+    let (head, state) = shard::check_part::<pass::State>(&args.parts[0], head, body, None)?;
     let first = (args.parts[0].clone(), head);
     let source = shard::source_of(&first.1, &first.0)?;
     let model = load_model(&source)?;
