@@ -330,7 +330,10 @@ fn validate_cmd(file: &Path) -> Result<(), Error> {
     let strategies = load_strategies(&source, &[])?;
     let mut text = format!("{}: ok - {}", source.display, model.summary_line());
     if !strategies.is_empty() {
-        text.push_str(&format!(", {} strategies", strategies.len()));
+        text.push_str(&format!(
+            ", {}",
+            crate::format::count(strategies.len(), "strategy", "strategies")
+        ));
     }
     text.push('\n');
     for w in &model.warnings {

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use rand::Rng;
 use rand_distr::{Distribution, Exp, Gamma, LogNormal, Normal, Triangular};
 
+use crate::format::num;
 use crate::scenario::DistSpec;
 
 /// A compiled distribution.
@@ -82,7 +83,7 @@ impl Dist {
         match spec {
             DistSpec::Number(v) => {
                 if !v.is_finite() {
-                    return Err(format!("must be a finite number, got {v}"));
+                    return Err(format!("must be a finite number, got {}", num(*v)));
                 }
                 Ok(Dist::Fixed(*v))
             }
@@ -125,7 +126,8 @@ impl Dist {
             };
             if !v.is_finite() {
                 return Err(format!(
-                    "parameter `{name}` of dist \"{kind}\" must be finite, got {v}"
+                    "parameter `{name}` of dist \"{kind}\" must be finite, got {}",
+                    num(v)
                 ));
             }
             p.push(v);
@@ -140,7 +142,10 @@ impl Dist {
                 reachable(kind, "the range max - min", max - min)
             } else {
                 Err(format!(
-                    "dist \"{kind}\" needs min <= mode <= max, got {min}, {mode}, {max}"
+                    "dist \"{kind}\" needs min <= mode <= max, got {}, {}, {}",
+                    num(min),
+                    num(mode),
+                    num(max)
                 ))
             }
         };
@@ -150,7 +155,8 @@ impl Dist {
                 if p[0] > p[1] {
                     return Err(format!(
                         "dist \"uniform\" needs min <= max, got {} > {}",
-                        p[0], p[1]
+                        num(p[0]),
+                        num(p[1])
                     ));
                 }
                 reachable(kind, "the range max - min", p[1] - p[0])?;
@@ -196,15 +202,17 @@ impl Dist {
                 if !(p[0] > 0.0 && p[1] > 0.0) {
                     return Err(format!(
                         "dist \"beta\" needs alpha > 0 and beta > 0, got {} and {}",
-                        p[0], p[1]
+                        num(p[0]),
+                        num(p[1])
                     ));
                 }
                 for (name, v) in [("alpha", p[0]), ("beta", p[1])] {
                     if !(BETA_MIN_SHAPE..=BETA_MAX_SHAPE).contains(&v) {
                         return Err(format!(
-                            "dist \"beta\" needs {name} between {BETA_MIN_SHAPE} and {BETA_MAX_SHAPE:e}, got {v} \
+                            "dist \"beta\" needs {name} between {BETA_MIN_SHAPE} and {BETA_MAX_SHAPE:e}, got {} \
                              (outside that range the draws cannot be computed exactly; for a value that is \
-                             practically fixed, give the number itself)"
+                             practically fixed, give the number itself)",
+                            num(v)
                         ));
                     }
                 }
@@ -220,7 +228,8 @@ impl Dist {
                 if p[0] <= 0.0 || p[1] < 0.0 {
                     return Err(format!(
                         "dist \"lognormal\" needs median > 0 and sigma >= 0, got {} and {}",
-                        p[0], p[1]
+                        num(p[0]),
+                        num(p[1])
                     ));
                 }
                 reachable(
@@ -238,7 +247,7 @@ impl Dist {
                 if p[0] < 0.0 {
                     return Err(format!(
                         "dist \"exponential\" needs mean >= 0, got {}",
-                        p[0]
+                        num(p[0])
                     ));
                 }
                 reachable(kind, "40 times the mean", REACH * p[0])?;
@@ -252,7 +261,8 @@ impl Dist {
                 if !(p[0] > 0.0 && p[1] > 0.0) {
                     return Err(format!(
                         "dist \"gamma\" needs shape > 0 and scale > 0, got {} and {}",
-                        p[0], p[1]
+                        num(p[0]),
+                        num(p[1])
                     ));
                 }
                 reachable(
@@ -264,7 +274,7 @@ impl Dist {
             }
             "normal" => {
                 if p[1] < 0.0 {
-                    return Err(format!("dist \"normal\" needs sd >= 0, got {}", p[1]));
+                    return Err(format!("dist \"normal\" needs sd >= 0, got {}", num(p[1])));
                 }
                 reachable(kind, "|mean| + 40 sd", p[0].abs() + REACH * p[1])?;
                 if p[1] == 0.0 {

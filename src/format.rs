@@ -80,6 +80,18 @@ pub fn tonnes(x: f64) -> String {
     if s == "0" || s == "-0" { "0".into() } else { s }
 }
 
+/// A number as given in a message: as Rust writes it for ordinary
+/// magnitudes (`0.25`, `1.2`, `-3`), in exponent form beyond them (`1e160`,
+/// `1e-200`), so a huge or tiny value never prints hundreds of digits.
+pub fn num(x: f64) -> String {
+    let a = x.abs();
+    if x.is_finite() && a != 0.0 && !(1e-6..1e15).contains(&a) {
+        format!("{x:e}")
+    } else {
+        x.to_string()
+    }
+}
+
 /// Money per year or per horizon: whole units with separators.
 pub fn money(x: f64) -> String {
     whole(x)
@@ -88,6 +100,21 @@ pub fn money(x: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn message_numbers_stay_short() {
+        assert_eq!(num(1e160), "1e160");
+        assert_eq!(num(-1e308), "-1e308");
+        assert_eq!(num(1e-200), "1e-200");
+        assert_eq!(num(5e-324), "5e-324");
+        assert_eq!(num(1.9e19), "1.9e19");
+        assert_eq!(num(0.25), "0.25");
+        assert_eq!(num(1.2), "1.2");
+        assert_eq!(num(-3.0), "-3");
+        assert_eq!(num(0.0), "0");
+        assert_eq!(num(123456.5), "123456.5");
+        assert_eq!(num(f64::INFINITY), "inf");
+    }
 
     #[test]
     fn no_negative_zero() {

@@ -415,7 +415,8 @@ impl Source {
             && !(c.is_finite() && c >= 0.0)
         {
             return Err(format!(
-                "{here}: field `cost_per_year`: must be a finite number >= 0, got {c}"
+                "{here}: field `cost_per_year`: must be a finite number >= 0, got {}",
+                crate::format::num(c)
             ));
         }
         let mut merged = self.raw.clone();

@@ -567,6 +567,29 @@ fn validate_ok_prints_one_line_summary() {
     assert_eq!(o.stderr, "");
 }
 
+/// The complete example of docs/scenario-format.md validates to exactly the
+/// line the page says it prints.
+#[test]
+fn validate_prints_the_line_the_format_reference_shows() {
+    let doc = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/scenario-format.md"),
+    )
+    .unwrap();
+    let example = doc
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|s| s.split("\n```").next())
+        .unwrap();
+    let shown = doc
+        .split('`')
+        .find(|s| s.starts_with("gallium-demo.toml: ok - "))
+        .expect("the page shows the output of validate");
+    let dir = tmp();
+    write(dir.path(), "gallium-demo.toml", example);
+    let o = expect(dir.path(), &["validate", "gallium-demo.toml"], 0);
+    assert_eq!(o.stdout.trim_end(), shown);
+}
+
 #[test]
 fn validate_prints_warnings_and_still_succeeds() {
     let dir = tmp();

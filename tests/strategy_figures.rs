@@ -296,7 +296,7 @@ fn report_has_strategy_and_attribution_sections_with_summary_numbers() {
             ci(r.cvar95_reduction, r.cvar95_reduction_ci),
             r.tonnes_avoided.map(tonnes).unwrap_or_else(|| "-".into()),
             r.tonnes_per_million
-                .map(|t| crmsim::format::fixed(t, 1))
+                .map(tonnes)
                 .unwrap_or_else(|| "-".into())
         );
         assert!(strategies.contains(&row), "no ranking row {row}");

@@ -190,6 +190,39 @@ fn target_met_everywhere_or_nowhere_says_so() {
     assert!(r.render().contains("met nowhere"));
 }
 
+/// `stockout_prob` along the EU's stockpile is 0 without a stock, 1 while
+/// the stock is smaller than the 4.8 months of supply the ban withholds,
+/// and 0 again beyond: not monotone, which the answer must say.
+#[test]
+fn target_says_when_the_metric_is_not_monotone() {
+    let t = Target::parse("stockout_prob<=0.5").unwrap();
+    let r = sweep(
+        CASE,
+        &["consumer.EU.stockpile_months.a=0..6"],
+        Metric::StockoutProb,
+        Mode::Target(t),
+        opts(100, 1),
+    );
+    let row = r.target.as_ref().unwrap();
+    assert!(!row.monotone, "{row:?}");
+    // the first boundary: met at 0 months, not at 0.75
+    assert_eq!(row.status, "found");
+    assert!(row.value.unwrap() < 0.75 && row.metric <= 0.5, "{row:?}");
+    assert!(r.render().contains("is not monotone"), "{}", r.render());
+    // the same search over the part where it is monotone gives no warning
+    let r = sweep(
+        CASE,
+        &["consumer.EU.stockpile_months.a=1..6"],
+        Metric::StockoutProb,
+        Mode::Target(t),
+        opts(100, 1),
+    );
+    let row = r.target.as_ref().unwrap();
+    assert!(row.monotone, "{row:?}");
+    assert!(!r.render().contains("not monotone"));
+    assert!((row.value.unwrap() - 4.8).abs() <= row.tolerance + 1e-9);
+}
+
 /// A random conflict on top of the ban: the grid over stockpile and ban
 /// severity is monotone in each direction on common random numbers.
 #[test]

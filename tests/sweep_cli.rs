@@ -181,6 +181,15 @@ fn target_prints_the_answer() {
     let v = t.value.unwrap();
     assert_eq!(t.status, "found");
     assert!((3.12..6.0).contains(&v) && t.metric <= 0.1, "{t:?}");
+    // printed to the precision the search has, not as a float's digits
+    let shown = crmsim::report::sweep::at_tolerance(v, t.tolerance);
+    assert!(
+        o.stdout
+            .contains(&format!("consumer.EU.stockpile_months.a = {shown} (")),
+        "{}",
+        o.stdout
+    );
+    assert!(shown.len() <= 6, "{shown}");
     assert!(d.join("out/figures/sweep-target.svg").is_file());
 }
 
@@ -207,6 +216,10 @@ fn every_error_exits_2_naming_the_problem_before_simulating() {
         (
             &["--vary", "consumer.EU.demand_share.a=0.5..1.2"],
             "consumer.EU.demand_share.a = 1.2",
+        ),
+        (
+            &["--vary", "consumer.EU.demand_share.a=0.5..1e300"],
+            "consumer.EU.demand_share.a = 1e300:",
         ),
         (
             &["--vary", "shock.war.severity.alpha=-1..1"],

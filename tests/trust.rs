@@ -528,6 +528,34 @@ fn messages_are_plain_words() {
             );
         }
     }
+    // Huge and tiny values are quoted in exponent form, never as hundreds
+    // of digits.
+    let extremes = [
+        (
+            "alpha = 2.0, beta = 2.0",
+            "alpha = 1e308, beta = 1e308",
+            "got 1e308",
+        ),
+        ("annual_demand = 700", "annual_demand = 1e160", "got 1e160"),
+        ("gallium = 0.3 }", "gallium = 1e-200 }", "got 1e-200"),
+        (
+            "rate_per_year = 1.5",
+            "rate_per_year = 1e17",
+            "mean rate 1e17",
+        ),
+        (
+            "severity = { dist = \"beta\", alpha = 2.0, beta = 2.0 }",
+            "severity = { dist = \"uniform\", min = 1e300, max = -1e300 }",
+            "got 1e300 > -1e300",
+        ),
+    ];
+    for (from, to, want) in extremes {
+        std::fs::write(p.join("extreme.toml"), SMALL.replace(from, to)).unwrap();
+        let o = expect(p, &["validate", "extreme.toml"], 2);
+        assert!(o.stderr.contains(want), "{to}: no {want:?} in {}", o.stderr);
+        let digits = o.stderr.split(|c: char| !c.is_ascii_digit());
+        assert!(digits.map(str::len).max() < Some(20), "{}", o.stderr);
+    }
     // The file's own `trials` too large: named as the file's field, not --trials.
     std::fs::write(
         p.join("many.toml"),
@@ -621,7 +649,8 @@ fn terminal_output_never_misleads() {
     std::fs::write(
         p.join("noop.toml"),
         format!(
-            "{}[[strategy]]\nid = \"nothing\"\n[[strategy.consumer]]\nid = \"US\"\nrecycling_share = {{}}\n",
+            "{}[[strategy]]\nid = \"nothing\"\n[[strategy.consumer]]\nid = \"US\"\nrecycling_share = {{}}\n\
+             [[strategy]]\nid = \"costly\"\ncost_per_year = 1e10\n[[strategy.consumer]]\nid = \"EU\"\nstockpile_months = {{ gallium = 1.0 }}\n",
             strategies(1)
         ),
     )
@@ -674,6 +703,22 @@ fn terminal_output_never_misleads() {
     assert!(t > 0.0 && t < 100.0, "{t}");
     assert!(
         short.contains(&crmsim::format::tonnes(t)) && crmsim::format::tonnes(t) != "0",
+        "{short}"
+    );
+    // So do tonnes per million of a costly strategy (0.00x t/M, not "0.0").
+    let tpm = s["comparison"]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["strategy"] == "costly" && r["consumer"] == "world")
+        .unwrap()["tonnes_per_million"]
+        .as_f64()
+        .unwrap();
+    assert!(tpm > 0.0 && tpm < 0.05, "{tpm}");
+    let costly = line("costly");
+    assert_eq!(
+        costly.split_whitespace().last(),
+        Some(crmsim::format::tonnes(tpm).as_str()),
         "{short}"
     );
     // Short by default: only world rows; --details adds every consumer.
@@ -805,6 +850,8 @@ fn plot_refuses_impossible_summaries_naming_the_field() {
             "{ptr}: {}",
             o.stderr
         );
+        // 1e308 is quoted as such, not as 309 digits
+        assert!(o.stderr.len() < 300, "{ptr}: {}", o.stderr);
     }
     std::fs::write(p.join("bin.json"), b"{\"a\": \"\xff\"}").unwrap();
     let o = expect(p, &["plot", "bin.json", "--out", "x"], 2);

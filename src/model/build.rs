@@ -13,6 +13,7 @@ use super::{
 };
 use crate::dist::{self, Dist};
 use crate::error::InputErrors;
+use crate::format::num;
 use crate::scenario::{self, DistSpec, Scenario};
 
 /// Longest id (ids name files and folders) and longest label, in characters.
@@ -111,13 +112,17 @@ impl Builder {
 
     pub(super) fn unit(&mut self, at: &str, field: &str, v: f64) {
         if !(v.is_finite() && (0.0..=1.0).contains(&v)) {
-            self.err(at, field, format!("must lie in [0, 1], got {v}"));
+            self.err(at, field, format!("must lie in [0, 1], got {}", num(v)));
         }
     }
 
     pub(super) fn nonneg(&mut self, at: &str, field: &str, v: f64) {
         if !(v.is_finite() && v >= 0.0) {
-            self.err(at, field, format!("must be a finite number >= 0, got {v}"));
+            self.err(
+                at,
+                field,
+                format!("must be a finite number >= 0, got {}", num(v)),
+            );
         }
     }
 
@@ -336,7 +341,7 @@ impl Builder {
             if let Some(g) = c.governance
                 && !g.is_finite()
             {
-                self.err(&at, "governance", format!("must be finite, got {g}"));
+                self.err(&at, "governance", format!("must be finite, got {}", num(g)));
             }
             if let Some(r) = &c.region {
                 if !valid_id(r) || r.chars().count() > MAX_ID_LEN {
@@ -369,7 +374,8 @@ impl Builder {
                 &at,
                 "annual_demand",
                 format!(
-                    "must be a finite number > 0 and at most {MAX_ANNUAL_DEMAND:e} tonnes, got {d}"
+                    "must be a finite number > 0 and at most {MAX_ANNUAL_DEMAND:e} tonnes, got {}",
+                    num(d)
                 ),
             );
         }
@@ -435,9 +441,11 @@ impl Builder {
             }
             match ix.country.get(cid.as_str()) {
                 None => self.err(at, &field, format!("country \"{cid}\" is not declared")),
-                Some(_) if !(v.is_finite() && v > 0.0 && v <= 1.0) => {
-                    self.err(at, &field, format!("share must lie in (0, 1], got {v}"))
-                }
+                Some(_) if !(v.is_finite() && v > 0.0 && v <= 1.0) => self.err(
+                    at,
+                    &field,
+                    format!("share must lie in (0, 1], got {}", num(v)),
+                ),
                 Some(&i) => {
                     sum += v;
                     list.push((i, v));
@@ -448,7 +456,7 @@ impl Builder {
             self.err(
                 at,
                 &format!("producers.{s}"),
-                format!("shares sum to {sum}, more than 1"),
+                format!("shares sum to {}, more than 1", num(sum)),
             );
         }
         if 1.0 - sum > 0.30 + 1e-12 {
@@ -517,7 +525,7 @@ impl Builder {
                         "demand_share" if v > 0.0 && v < MIN_DEMAND_SHARE => self.err(
                             &at,
                             &f,
-                            format!("must be 0 or at least {MIN_DEMAND_SHARE:e}, got {v}"),
+                            format!("must be 0 or at least {MIN_DEMAND_SHARE:e}, got {}", num(v)),
                         ),
                         _ => self.unit(&at, &f, v),
                     }
@@ -530,8 +538,9 @@ impl Builder {
         for (k, sum) in demand_sum.iter().enumerate() {
             if *sum > 1.0 + SHARE_TOL {
                 self.errs.push(format!(
-                    "[[consumer]]: field `demand_share.{}`: consumer shares sum to {sum}, more than 1",
-                    sc.commodity[k].id
+                    "[[consumer]]: field `demand_share.{}`: consumer shares sum to {}, more than 1",
+                    sc.commodity[k].id,
+                    num(*sum)
                 ));
             }
         }
@@ -655,7 +664,7 @@ impl Builder {
                     self.err(
                         at,
                         "probability_per_year",
-                        format!("must lie in [0, 1), got {p}"),
+                        format!("must lie in [0, 1), got {}", num(p)),
                     );
                     None
                 } else {
@@ -738,7 +747,8 @@ impl Builder {
         }
         if psum > 1.0 + SHARE_TOL {
             self.errs.push(format!(
-                "[[regime]]: field `probability`: regime probabilities sum to {psum}, more than 1"
+                "[[regime]]: field `probability`: regime probabilities sum to {}, more than 1",
+                num(psum)
             ));
         }
         regimes
@@ -813,12 +823,13 @@ impl Builder {
             if expected.is_nan() || expected > MAX_EVENTS_PER_TRIAL {
                 let why = match regime {
                     Some(r) => format!(
-                        "expects {expected:.3e} events per trial in regime \"{r}\" (mean rate {} × factor {factor} × {years} years); at most {MAX_EVENTS_PER_TRIAL} are simulated",
-                        s.rate_per_year
+                        "expects {expected:.3e} events per trial in regime \"{r}\" (mean rate {} × factor {} × {years} years); at most {MAX_EVENTS_PER_TRIAL} are simulated",
+                        num(s.rate_per_year),
+                        num(factor)
                     ),
                     None => format!(
                         "expects {expected:.3e} events per trial (mean rate {} × {years} years); at most {MAX_EVENTS_PER_TRIAL} are simulated",
-                        s.rate_per_year
+                        num(s.rate_per_year)
                     ),
                 };
                 self.err(&format!("[[shock]] id \"{}\"", s.id), "rate_per_year", why);

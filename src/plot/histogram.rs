@@ -178,3 +178,21 @@ where
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The mean line is told apart from the bars and from the other marks
+    /// by its colour (and from p95 and cvar95 also by being solid).
+    #[test]
+    fn mean_line_is_distinct_from_the_bars_and_the_other_marks() {
+        let rgb = |c: RGBColor| (c.0, c.1, c.2);
+        let all = [MEAN_COLOR, P95_COLOR, CVAR_COLOR, BAR_COLOR].map(rgb);
+        for (i, a) in all.iter().enumerate() {
+            for b in &all[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+    }
+}

@@ -161,3 +161,34 @@ impl DrawingBackend for KernedBitmap<'_> {
         result
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The rightmost inked column of `text` drawn at `size`.
+    fn right_edge(font: &FontRef, size: f64, text: &str) -> i32 {
+        let mut right = i32::MIN;
+        KernedBitmap::glyphs(font, size, text, |x, _, cov| {
+            if cov > 0.5 {
+                right = right.max(x);
+            }
+        });
+        right
+    }
+
+    /// "AV" is drawn with the font's kerning pair, as in the SVGs: the V
+    /// sits the advance of A plus the (negative) kerning to its right.
+    #[test]
+    fn png_text_keeps_the_fonts_kerning() {
+        let font = FontRef::try_from_slice(dejavu::sans::regular()).unwrap();
+        let size = 60.0;
+        let scaled = font.as_scaled(size as f32);
+        let (a, v) = (scaled.glyph_id('A'), scaled.glyph_id('V'));
+        let kern = scaled.kern(a, v);
+        assert!(kern < -2.0, "the font kerns AV by {kern} px");
+        let shift = right_edge(&font, size, "AV") - right_edge(&font, size, "V");
+        let want = scaled.h_advance(a) + kern;
+        assert!((shift as f32 - want).abs() <= 1.0, "{shift} vs {want}");
+    }
+}

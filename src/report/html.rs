@@ -481,7 +481,7 @@ pub fn ranking_cells(r: &ComparisonRow) -> String {
         pp_ci(r.cvar95_reduction, r.cvar95_reduction_ci),
         r.tonnes_avoided.map(tonnes).unwrap_or_else(|| "-".into()),
         r.tonnes_per_million
-            .map(|t| crate::format::fixed(t, 1))
+            .map(tonnes)
             .unwrap_or_else(|| "-".into())
     )
 }

@@ -204,9 +204,10 @@ fn target(h: &mut String, r: &SweepReport, t: &TargetRow) {
         .unwrap_or_default();
     let text = match (t.status.as_str(), t.value) {
         ("found", Some(v)) => format!(
-            "The target {goal} for {} is met from <code>{}</code> = <strong>{v}</strong> (boundary located to within {}); there, {m} = {}{ci}.",
+            "The target {goal} for {} is met from <code>{}</code> = <strong>{}</strong> (boundary located to within {}); there, {m} = {}{ci}.",
             escape(r.name_of(&t.commodity)),
             escape(&t.path),
+            super::sweep::at_tolerance(v, t.tolerance),
             super::sweep::sig(t.tolerance),
             fmt_metric(m, t.metric)
         ),

@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use super::series_ids;
-use crate::format::{fixed, money, pp, pp_ci, thousands};
+use crate::format::{money, pp, pp_ci, thousands};
 use crate::model::Model;
 use crate::results::comparison::Comparison;
 use crate::sim::RunResult;
@@ -122,7 +122,7 @@ pub fn render_comparison(model: &Model, c: &Comparison, details: bool) -> String
                     pp_ci(r.cvar95_reduction, r.cvar95_reduction_ci),
                     r.tonnes_avoided.map(tonnes).unwrap_or_else(|| "-".into()),
                     r.tonnes_per_million
-                        .map(|t| fixed(t, 1))
+                        .map(tonnes)
                         .unwrap_or_else(|| "-".into())
                 );
             }

@@ -6,6 +6,7 @@
 use super::Summary;
 use super::comparison::{AttributionRow, ComparisonRow, Part};
 use super::figdata::FigureData;
+use crate::format::num;
 
 /// A deserialiser's error in plain words, with its line and column.
 pub fn json_reason(e: &serde_json::Error) -> String {
@@ -21,7 +22,8 @@ fn unit(field: &str, x: f64) -> Check {
         Ok(())
     } else {
         Err(format!(
-            "{field}: must be a finite number in [0, 1], got {x}"
+            "{field}: must be a finite number in [0, 1], got {}",
+            num(x)
         ))
     }
 }
@@ -31,7 +33,8 @@ fn range(field: &str, x: f64, lo: f64, hi: f64) -> Check {
         Ok(())
     } else {
         Err(format!(
-            "{field}: must be a finite number in [{lo}, {hi}], got {x}"
+            "{field}: must be a finite number in [{lo}, {hi}], got {}",
+            num(x)
         ))
     }
 }
@@ -40,7 +43,7 @@ fn finite(field: &str, x: f64) -> Check {
     if x.is_finite() {
         Ok(())
     } else {
-        Err(format!("{field}: must be a finite number, got {x}"))
+        Err(format!("{field}: must be a finite number, got {}", num(x)))
     }
 }
 

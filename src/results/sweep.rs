@@ -217,6 +217,21 @@ pub fn sig(x: f64) -> String {
     format!("{x:.d$}")
 }
 
+/// A target's answer `v`, to one decimal more than its tolerance `tol`
+/// resolves (`9.73828125` within 0.012 is `9.738`); trailing zeros dropped.
+pub fn at_tolerance(v: f64, tol: f64) -> String {
+    if !(v.is_finite() && tol.is_finite() && tol > 0.0) {
+        return v.to_string();
+    }
+    let d = (1 - tol.log10().floor() as i32).clamp(0, 12) as usize;
+    let s = crate::format::fixed(v, d);
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
 /// A change of `metric`, signed.
 pub fn fmt_change(metric: &str, x: f64) -> String {
     let s = fmt_metric(metric, x.abs());
@@ -333,8 +348,9 @@ impl SweepReport {
         let at = format!("{} {}", fmt_metric(m, r.metric), fmt_ci(m, r.ci, false));
         t.push_str(&match (r.status.as_str(), r.value) {
             ("found", Some(v)) => format!(
-                "  target {goal}: met at {} = {v} (boundary within {}); {m} there = {at}\n",
+                "  target {goal}: met at {} = {} (boundary within {}); {m} there = {at}\n",
                 r.path,
+                at_tolerance(v, r.tolerance),
                 sig(r.tolerance)
             ),
             ("met_everywhere", Some(v)) => format!(
@@ -352,5 +368,20 @@ impl SweepReport {
                 r.path, r.evaluations
             ));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_target_is_shown_to_its_tolerance() {
+        assert_eq!(at_tolerance(9.73828125, 0.012), "9.738");
+        assert_eq!(at_tolerance(9.75, 0.024), "9.75");
+        assert_eq!(at_tolerance(4.8046875, 0.006), "4.8047");
+        assert_eq!(at_tolerance(3.0, 0.006), "3");
+        assert_eq!(at_tolerance(1250.0, 2.5), "1250");
+        assert_eq!(at_tolerance(0.123456789, 1e-7), "0.12345679");
     }
 }

@@ -86,7 +86,11 @@ impl Vary {
         };
         let (low, high) = (num(lo)?, num(hi)?);
         if low >= high {
-            return Err(format!("{path}: LOW must be below HIGH, got {low}..{high}"));
+            return Err(format!(
+                "{path}: LOW must be below HIGH, got {}..{}",
+                crate::format::num(low),
+                crate::format::num(high)
+            ));
         }
         Ok(Vary {
             path,
@@ -160,7 +164,7 @@ pub fn compile_point(
         "{} with {}",
         source.display,
         sets.iter()
-            .map(|(p, v)| format!("{p} = {v}"))
+            .map(|(p, v)| format!("{p} = {}", crate::format::num(*v)))
             .collect::<Vec<_>>()
             .join(", ")
     );
