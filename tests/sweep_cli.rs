@@ -111,6 +111,14 @@ fn tornado_writes_json_csv_figures_and_report() {
     assert_eq!(r.tornado.as_ref().unwrap().len(), 4); // 2 PATHs x 2 commodities
     assert_eq!(r.points.len(), 8);
     assert!(r.base.is_object());
+    // provenance: the command line, times, version and build
+    assert_eq!(r.run.crmsim_version, crmsim::LONG_VERSION);
+    assert!(r.run.command_line.iter().any(|a| a == "sweep"));
+    assert!(r.run.command_line.iter().any(|a| a == "cvar95"));
+    for t in [&r.run.started, &r.run.finished] {
+        assert!(t.len() == 20 && t.ends_with('Z'), "{t}");
+    }
+    assert!(r.run.started <= r.run.finished);
     let csv = std::fs::read_to_string(d.join("out/sweep.csv")).unwrap();
     assert_eq!(csv.lines().count(), 1 + 8);
     assert!(csv.starts_with("point,commodity,consumer,metric_name,path,value,metric,"));

@@ -180,13 +180,24 @@ pub fn sweep_cmd(args: &SweepArgs) -> Result<(), Error> {
         .unwrap_or_else(|| Path::new("output").join(format!("{}-sweep", model.name)));
     // Before running: the folder is free, ours and writable.
     let out = crate::output::OutputDir::prepare(&out_dir)?;
-    let report = run_with_bar(&plan, &source, opts, args.run.quiet)?;
+    let started = super::now();
+    let mut report = run_with_bar(&plan, &source, opts, args.run.quiet)?;
+    stamp(&mut report, started);
     let show = Shown {
         quiet: args.run.quiet,
         figures: !args.run.no_figures,
         headline: String::new(),
     };
     write_all(out, &out_dir, &report, &show)
+}
+
+/// Fills the provenance in the `run` block of a finished sweep (or merge):
+/// the command line, start and end times, the version and build.
+fn stamp(report: &mut SweepReport, started: String) {
+    report.run.command_line = std::env::args().collect();
+    report.run.started = started;
+    report.run.finished = super::now();
+    report.run.crmsim_version = crate::LONG_VERSION.to_string();
 }
 
 /// How a finished sweep is shown.
@@ -297,6 +308,7 @@ fn write_shard(
 /// read: its header `head` and its undecoded `body`.
 pub fn merge_cmd(args: &MergeArgs, head: Header, body: &[u8]) -> Result<(), Error> {
     let t0 = Instant::now();
+    let started = super::now();
     let (head, state) = shard::check_part::<pass::State>(&args.parts[0], head, body, None)?;
     let first = (args.parts[0].clone(), head);
     let source = shard::source_of(&first.1, &first.0)?;
@@ -330,8 +342,10 @@ pub fn merge_cmd(args: &MergeArgs, head: Header, body: &[u8]) -> Result<(), Erro
         passes: 0,
         model_runs: 0,
         threads: 1,
+        ..RunInfo::default()
     };
-    let report = plan.report_of(&total, opts, &source.sha256, run);
+    let mut report = plan.report_of(&total, opts, &source.sha256, run);
+    stamp(&mut report, started);
     write_merged(args, &model, &source, &first.1, &report)
 }
 

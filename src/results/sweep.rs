@@ -89,8 +89,19 @@ pub struct TargetRow {
 }
 
 /// Run time and work done.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct RunInfo {
+    /// The command line, one argument per item.
+    #[serde(default)]
+    pub command_line: Vec<String>,
+    /// Start and end of the sweep, RFC 3339 in UTC.
+    #[serde(default)]
+    pub started: String,
+    #[serde(default)]
+    pub finished: String,
+    /// The version and build, as `crmsim --version` shows them.
+    #[serde(default)]
+    pub crmsim_version: String,
     pub seconds: f64,
     /// Passes over the trials (each runs one batch of models together).
     pub passes: usize,

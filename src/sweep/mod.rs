@@ -245,6 +245,7 @@ impl<'a> Plan<'a> {
             passes: 0,
             model_runs: 0,
             threads: opts.threads,
+            ..RunInfo::default()
         };
         let mut report = self.empty_report(opts, sha256);
         let (base, stats) = self.run_points(opts, progress, &mut info)?;
@@ -426,6 +427,7 @@ impl<'a> Plan<'a> {
                 passes: 0,
                 model_runs: 0,
                 threads: opts.threads,
+                ..RunInfo::default()
             },
         }
     }
