@@ -308,9 +308,13 @@ pub fn accumulate(
             }
         },
     )?;
-    let mut total = new();
-    for p in &parts {
-        total.merge(p);
+    // Merged into one worker's aggregates, each other one dropped as soon
+    // as it is in (exact sums: the order does not matter), so the peak holds
+    // one set of aggregates per worker, not one more for the total.
+    let mut parts = parts.into_iter();
+    let mut total = parts.next().unwrap_or_else(new);
+    for p in parts {
+        total.merge(&p);
     }
     Ok(total)
 }

@@ -154,9 +154,12 @@ pub fn accumulate(
             }
         },
     )?;
-    let mut total = empty(engines.len(), sel);
-    for part in &parts {
-        merge_into(&mut total, part);
+    // into one worker's state, each other one dropped once merged (exact
+    // sums: the order does not matter)
+    let mut parts = parts.into_iter();
+    let mut total = parts.next().unwrap_or_else(|| empty(engines.len(), sel));
+    for part in parts {
+        merge_into(&mut total, &part);
     }
     Ok(total)
 }
