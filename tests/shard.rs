@@ -266,31 +266,15 @@ fn merge_refuses_corrupted_truncated_and_foreign_files() {
     let err = refuse_merge(&dir, &[parts[0].clone(), p]);
     assert!(err.contains("partial format version 7"), "{err}");
     // a partial of another crmsim version (checksum made right) is refused
-    let mut other = bytes.clone();
-    let head_len = u64::from_le_bytes(other[12..20].try_into().unwrap()) as usize;
-    let head = String::from_utf8(other[20..20 + head_len].to_vec()).unwrap();
     let version = format!("\"crmsim_version\":\"{}\"", env!("CARGO_PKG_VERSION"));
-    assert!(head.contains(&version), "{head}");
-    let forged = head.replace(&version, "\"crmsim_version\":\"9.9.9\"");
-    assert_eq!(forged.len(), head.len());
-    other[20..20 + head_len].copy_from_slice(forged.as_bytes());
-    let n = other.len() - 32;
-    let sum = {
-        use sha2::Digest;
-        sha2::Sha256::digest(&other[..n])
-    };
-    other[n..].copy_from_slice(&sum);
+    let other = with_header(&bytes, &version, "\"crmsim_version\":\"9.9.9\"");
     let p = write("version.crmpart", &other);
     let err = refuse_merge(&dir, &[p]);
     assert!(err.contains("was written by crmsim 9.9.9"), "{err}");
     // a partial of another build of the same version (checksum made right)
-    let mut other = bytes.clone();
     let build = format!("\"build\":\"{}\"", crmsim::BUILD);
-    assert!(head.contains(&build), "{head}");
-    let forged = head.replace(&build, &format!("\"build\":\"{}\"", "0".repeat(16)));
-    assert_eq!(forged.len(), head.len());
-    other[20..20 + head_len].copy_from_slice(forged.as_bytes());
-    let p = write("build.crmpart", &resealed(other));
+    let other = with_header(&bytes, &build, &format!("\"build\":\"{}\"", "0".repeat(16)));
+    let p = write("build.crmpart", &other);
     let err = refuse_merge(&dir, &[parts[0].clone(), p]);
     assert!(
         err.contains("built from other sources (build 0000000000000000"),
@@ -314,24 +298,40 @@ fn resealed(mut bytes: Vec<u8>) -> Vec<u8> {
     bytes
 }
 
+/// The length of a partial's header and its JSON text.
+fn header_of(bytes: &[u8]) -> (usize, String) {
+    let len = u64::from_le_bytes(bytes[12..20].try_into().unwrap()) as usize;
+    (
+        len,
+        String::from_utf8(bytes[20..20 + len].to_vec()).unwrap(),
+    )
+}
+
+/// A partial's `bytes` with `from` in its header replaced by `to` (of the
+/// same length), its checksum made right again.
+fn with_header(bytes: &[u8], from: &str, to: &str) -> Vec<u8> {
+    let (len, head) = header_of(bytes);
+    assert!(head.contains(from), "{head}");
+    let forged = head.replacen(from, to, 1);
+    assert_eq!(forged.len(), head.len());
+    let mut out = bytes.to_vec();
+    out[20..20 + len].copy_from_slice(forged.as_bytes());
+    resealed(out)
+}
+
 #[test]
 fn merge_refuses_altered_texts_and_trailing_bytes_in_any_partial() {
     let dir = scratch("shard-forged");
     let parts = shards(&dir, "p", "run", "60", 2, &[]);
     let bytes = std::fs::read(&parts[1]).unwrap();
-    let head_len = u64::from_le_bytes(bytes[12..20].try_into().unwrap()) as usize;
-    let head = String::from_utf8(bytes[20..20 + head_len].to_vec()).unwrap();
+    let (head_len, _) = header_of(&bytes);
     let write = |name: &str, b: Vec<u8>| {
         let p = dir.join(name);
         std::fs::write(&p, resealed(b)).unwrap();
         p
     };
     // the second shard's scenario text altered, its SHA-256 field kept
-    let text = "horizon_months = 12";
-    assert!(head.contains(text), "{head}");
-    let mut altered = bytes.clone();
-    let forged = head.replacen(text, "horizon_months = 11", 1);
-    altered[20..20 + head_len].copy_from_slice(forged.as_bytes());
+    let altered = with_header(&bytes, "horizon_months = 12", "horizon_months = 11");
     let p = write("altered.crmpart", altered);
     let err = refuse_merge(&dir, &[parts[0].clone(), p.clone()]);
     assert!(

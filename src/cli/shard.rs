@@ -268,17 +268,11 @@ pub(super) fn check_part<T: DeserializeOwned>(
     Ok((head, body))
 }
 
-/// The scenario a partial carries, checked against its SHA-256.
-pub(super) fn source_of(head: &Header, path: &Path) -> Result<scenario::Source, Error> {
+/// The scenario a partial carries (its text matches its SHA-256: checked
+/// when the partial was read, by [`check_part`]).
+pub(super) fn source_of(head: &Header) -> Result<scenario::Source, Error> {
     let sc = &head.scenario;
-    let source = scenario::parse_bytes(&sc.display, sc.text.as_bytes())?;
-    if source.sha256 != sc.sha256 {
-        return Err(refuse(
-            path,
-            "carries a scenario text that does not match its SHA-256".into(),
-        ));
-    }
-    Ok(source)
+    scenario::parse_bytes(&sc.display, sc.text.as_bytes())
 }
 
 /// The refusal of a partial whose models this crmsim rebuilds differently.
@@ -293,7 +287,7 @@ pub(super) fn rebuilt_differently(path: &Path) -> Error {
 
 /// Rebuilds the run of a partial's header from the texts it carries.
 fn rebuild(head: &Header, path: &Path) -> Result<Loaded, Error> {
-    let source = source_of(head, path)?;
+    let source = source_of(head)?;
     let model = super::load_model(&source)?;
     let mut patched = source.strategies()?;
     for f in &head.strategy_files {

@@ -311,7 +311,7 @@ pub fn merge_cmd(args: &MergeArgs, head: Header, body: &[u8]) -> Result<(), Erro
     let started = super::now();
     let (head, state) = shard::check_part::<pass::State>(&args.parts[0], head, body, None)?;
     let first = (args.parts[0].clone(), head);
-    let source = shard::source_of(&first.1, &first.0)?;
+    let source = shard::source_of(&first.1)?;
     let model = load_model(&source)?;
     let spec = first.1.sweep.clone().ok_or_else(|| {
         shard::refuse(
