@@ -13,7 +13,8 @@ use crate::stats::{Hist, Metrics, SeriesAcc};
 pub struct RunAcc {
     /// `series[k][i]`: commodity k, series i (consumers, ROW, world).
     pub series: Vec<Vec<SeriesAcc>>,
-    /// `monthly[k][t]`: world shortfall fraction in month t.
+    /// `monthly[k][t]`: world shortfall fraction in month t (its zeros are
+    /// counted in [`RunAcc::finish`], from the commodity's trial count).
     pub monthly: Vec<Vec<Hist>>,
     /// Trials in which commodity k was untouched (its cached figures apply).
     cached: Vec<u64>,
@@ -108,8 +109,12 @@ impl RunAcc {
                 n,
             );
         }
+        // Zero months are not added: they are what the commodity's trial
+        // count leaves, set once in `finish`.
         for (h, &x) in self.monthly[k].iter_mut().zip(&f.monthly_world) {
-            h.add(x, n);
+            if x > 0.0 {
+                h.add(x, n);
+            }
         }
     }
 
@@ -172,6 +177,12 @@ impl RunAcc {
                 continue;
             }
             self.add_figures(k, &engine.cached[k], n);
+        }
+        for (series, months) in self.series.iter().zip(&mut self.monthly) {
+            let trials = series.first().map_or(0, |s| s.n);
+            for h in months {
+                h.set_zeros_from_total(trials);
+            }
         }
         let w = engine.series() - 1;
         for (seg, cached) in self.segments.iter_mut().zip(&mut self.seg_cached) {

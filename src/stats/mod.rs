@@ -289,6 +289,14 @@ impl Hist {
             })
     }
 
+    /// Sets the count of zeros to what remains of `total` values after the
+    /// positive ones: for a histogram whose zeros are not added one by one
+    /// (the monthly bands, where most months of most trials are zero).
+    pub fn set_zeros_from_total(&mut self, total: u64) {
+        let positive: u64 = self.bins().map(|b| b.count).sum();
+        self.zeros = total.saturating_sub(positive);
+    }
+
     pub fn total(&self) -> u64 {
         self.zeros + self.bins().map(|b| b.count).sum::<u64>()
     }
