@@ -70,7 +70,6 @@ impl Engine<'_> {
                 }
             }
         }
-        weight_totals(nj, sc);
     }
 
     /// Per touched producer and stage, the sum of severity x overlap of the
@@ -139,17 +138,6 @@ impl Engine<'_> {
     }
 }
 
-/// Per consumer, the sum of the active hits' weights, and the sum of their
-/// world weights: the denominators of [`split_shortfall`], fixed until the
-/// weights are computed again (the active hits are those weighted).
-fn weight_totals(nj: usize, sc: &mut Scratch) {
-    let (w, active) = (&sc.attr_w, &sc.active);
-    for j in 0..nj {
-        sc.attr_total[j] = active.iter().map(|&h| w[h as usize * nj + j]).sum();
-    }
-    sc.attr_world_total = active.iter().map(|&h| sc.attr_world[h as usize]).sum();
-}
-
 /// Splits consumer j's shortfall `sj` of this month over the hits, in
 /// proportion to the supply each removed from j; a consumer short only
 /// through an alliance's diversion takes the month's world weights, and
@@ -157,7 +145,7 @@ fn weight_totals(nj: usize, sc: &mut Scratch) {
 /// weights (the others' are zero and take no part).
 pub(super) fn split_shortfall(sc: &mut Scratch, nj: usize, j: usize, sj: f64) {
     let (w, world_w, active, part) = (&sc.attr_w, &sc.attr_world, &sc.active, &mut sc.attr_part);
-    let total = sc.attr_total[j];
+    let total: f64 = active.iter().map(|&h| w[h as usize * nj + j]).sum();
     if total > 0.0 {
         for &h in active {
             let i = h as usize * nj + j;
@@ -165,7 +153,7 @@ pub(super) fn split_shortfall(sc: &mut Scratch, nj: usize, j: usize, sj: f64) {
         }
         return;
     }
-    let world = sc.attr_world_total;
+    let world: f64 = active.iter().map(|&h| world_w[h as usize]).sum();
     if world > 0.0 {
         for &h in active {
             part[h as usize * nj + j] += sj * world_w[h as usize] / world;

@@ -158,10 +158,6 @@ pub struct Scratch {
     pub attribute: bool,
     attr_w: Vec<f64>,
     attr_world: Vec<f64>,
-    /// Per consumer, the active hits' summed weights (see
-    /// `attribution::weight_totals`), and their summed world weights.
-    attr_total: Vec<f64>,
-    attr_world_total: f64,
     attr_part: Vec<f64>,
     cell_x: Vec<f64>,
     ban_y: Vec<f64>,
@@ -526,8 +522,6 @@ impl<'m> Engine<'m> {
             attribute: false,
             attr_w: Vec::new(),
             attr_world: Vec::new(),
-            attr_total: vec![0.0; nj],
-            attr_world_total: 0.0,
             attr_part: Vec::new(),
             cell_x: vec![0.0; self.max_s * np],
             ban_y: vec![0.0; np * nj],
