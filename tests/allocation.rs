@@ -80,7 +80,10 @@ fn trials_allocate_nothing_once_the_buffers_have_grown() {
     }
     let during = allocations() - before;
     assert!(simulated > 20_000, "only {simulated} commodity-trials");
-    assert!(largest > 20, "the warm-up saw at most {largest} hits a trial");
+    assert!(
+        largest > 20,
+        "the warm-up saw at most {largest} hits a trial"
+    );
     assert_eq!(during, 0, "{during} allocations in 10,000 trials");
     // New trials: only one that outgrows every earlier one may grow a buffer.
     let before = allocations();
