@@ -163,6 +163,42 @@ fn baseline() -> Model {
 }
 
 #[test]
+fn monthly_bands_count_every_trial_and_its_zero_months() {
+    // Zero months are not added trial by trial but set at the end: every
+    // month's band must still hold each trial once, zeros as counted directly.
+    let model = baseline();
+    let trials = 5_000u64;
+    let opts = RunOptions {
+        trials,
+        seed: 3,
+        threads: 2,
+    };
+    let result = sim::run(&[&model], opts, &|_| {}).unwrap().remove(0);
+    let engine = Engine::new(&model, 3);
+    let mut sc = engine.scratch();
+    let (nk, h) = (model.commodities.len(), model.horizon);
+    let mut zeros = vec![vec![0u64; h]; nk];
+    for t in 0..trials {
+        let out = engine.run_trial(t, &mut sc);
+        for (k, row) in zeros.iter_mut().enumerate() {
+            let f = out.figures(&engine, k);
+            for (z, &x) in row.iter_mut().zip(&f.monthly_world) {
+                *z += u64::from(x <= 0.0);
+            }
+        }
+    }
+    let mut some_zero = false;
+    for (k, months) in result.acc.monthly.iter().enumerate() {
+        for (t, band) in months.iter().enumerate() {
+            assert_eq!(band.total(), trials, "commodity {k} month {t}");
+            assert_eq!(band.zeros(), zeros[k][t], "commodity {k} month {t}");
+            some_zero |= zeros[k][t] > 0 && zeros[k][t] < trials;
+        }
+    }
+    assert!(some_zero, "no month mixes zero and non-zero trials");
+}
+
+#[test]
 fn results_are_identical_for_any_thread_count() {
     let model = baseline();
     let run = |threads| {

@@ -654,6 +654,19 @@ impl Metrics {
 mod tests {
     use super::*;
 
+    #[test]
+    fn zeros_set_from_the_total_are_what_the_positive_values_leave() {
+        let mut h = Hist::coarse();
+        h.add(0.25, 3);
+        h.add(0.5, 1);
+        h.add(0.5004, 2);
+        h.set_zeros_from_total(10);
+        assert_eq!(h.zeros(), 4);
+        assert_eq!(h.total(), 10);
+        h.set_zeros_from_total(6);
+        assert_eq!(h.zeros(), 0);
+    }
+
     fn acc_of(values: &[f64]) -> SeriesAcc {
         let mut a = SeriesAcc::default();
         for &v in values {
