@@ -8,8 +8,9 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use crmsim::engine::Engine;
-use crmsim::model::Model;
-use crmsim::scenario;
+
+mod common;
+use common::baseline;
 
 struct Counting;
 
@@ -49,11 +50,6 @@ static ALLOCATOR: Counting = Counting;
 
 fn allocations() -> u64 {
     ALLOCATIONS.with(Cell::get)
-}
-
-fn baseline() -> Model {
-    let src = scenario::load_or_baseline(None).expect("bundled baseline parses");
-    Model::compile(&src.display, &src.scenario).expect("baseline is valid")
 }
 
 #[test]

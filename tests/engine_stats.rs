@@ -3,12 +3,11 @@
 
 use crmsim::engine::Engine;
 use crmsim::model::Model;
-use crmsim::scenario;
 use crmsim::sim::{self, RunOptions};
 use proptest::prelude::*;
 
 mod common;
-use common::compile;
+use common::{baseline, compile};
 
 /// One producer with all capacity, one consumer with all demand, one shock.
 fn one_shock(horizon: u32, rate: &str, extra: &str) -> String {
@@ -155,11 +154,6 @@ fn start_times_are_uniform_over_the_horizon() {
     let mean = sum / n as f64;
     let sd = (sumsq / n as f64 - mean * mean).sqrt();
     within_4se(mean, 0.5, sd / (n as f64).sqrt(), "mean covered fraction");
-}
-
-fn baseline() -> Model {
-    let src = scenario::load_or_baseline(None).unwrap();
-    Model::compile(&src.display, &src.scenario).unwrap()
 }
 
 #[test]

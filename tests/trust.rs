@@ -692,28 +692,25 @@ fn terminal_output_never_misleads() {
     assert_eq!(helps[1], "1");
     // Tonnes of a small material keep their significant digits.
     let s = json(&p.join("o/summary.json"));
-    let t = s["comparison"]["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["strategy"] == "stock1" && r["consumer"] == "world")
-        .unwrap()["tonnes_avoided"]
-        .as_f64()
-        .unwrap();
+    // A field of a strategy's world row in the comparison.
+    let world = |strategy: &str, field: &str| {
+        s["comparison"]["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["strategy"] == strategy && r["consumer"] == "world")
+            .unwrap()[field]
+            .as_f64()
+            .unwrap()
+    };
+    let t = world("stock1", "tonnes_avoided");
     assert!(t > 0.0 && t < 100.0, "{t}");
     assert!(
         short.contains(&crmsim::format::tonnes(t)) && crmsim::format::tonnes(t) != "0",
         "{short}"
     );
     // So do tonnes per million of a costly strategy (0.00x t/M, not "0.0").
-    let tpm = s["comparison"]["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["strategy"] == "costly" && r["consumer"] == "world")
-        .unwrap()["tonnes_per_million"]
-        .as_f64()
-        .unwrap();
+    let tpm = world("costly", "tonnes_per_million");
     assert!(tpm > 0.0 && tpm < 0.05, "{tpm}");
     let costly = line("costly");
     assert_eq!(

@@ -293,12 +293,16 @@ impl Hist {
     /// positive ones: for a histogram whose zeros are not added one by one
     /// (the monthly bands, where most months of most trials are zero).
     pub fn set_zeros_from_total(&mut self, total: u64) {
-        let positive: u64 = self.bins().map(|b| b.count).sum();
-        self.zeros = total.saturating_sub(positive);
+        self.zeros = total.saturating_sub(self.positive());
+    }
+
+    /// Count of the values above zero.
+    fn positive(&self) -> u64 {
+        self.bins().map(|b| b.count).sum()
     }
 
     pub fn total(&self) -> u64 {
-        self.zeros + self.bins().map(|b| b.count).sum::<u64>()
+        self.zeros + self.positive()
     }
 
     /// The k-th smallest value (1-based), within 1e-4.

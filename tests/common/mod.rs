@@ -18,6 +18,12 @@ pub fn compile(text: &str) -> Model {
     }
 }
 
+/// The bundled baseline, compiled.
+pub fn baseline() -> Model {
+    let src = scenario::load_or_baseline(None).expect("bundled baseline parses");
+    Model::compile(&src.display, &src.scenario).expect("baseline is valid")
+}
+
 /// The `crmsim` binary under test.
 pub fn crmsim() -> Command {
     Command::cargo_bin("crmsim").unwrap()
