@@ -77,6 +77,7 @@ impl Engine<'_> {
     /// for bans (`ban_y`): a producer's loss is shared in these proportions.
     /// Clears the weights of the hits weighted before (the others are zero).
     fn severity_sums(&self, hits: &[Hit], nj: usize, np: usize, sc: &mut Scratch) {
+        flush_split(sc, nj);
         for &h in &sc.weighted {
             let h = h as usize;
             sc.attr_w[h * nj..(h + 1) * nj].fill(0.0);
@@ -138,31 +139,52 @@ impl Engine<'_> {
     }
 }
 
-/// Splits consumer j's shortfall `sj` of this month over the hits, in
-/// proportion to the supply each removed from j; a consumer short only
-/// through an alliance's diversion takes the month's world weights, and
-/// failing those, the active hits share equally. Only the active hits have
-/// weights (the others' are zero and take no part).
-pub(super) fn split_shortfall(sc: &mut Scratch, nj: usize, j: usize, sj: f64) {
-    let (w, world_w, active, part) = (&sc.attr_w, &sc.attr_world, &sc.active, &mut sc.attr_part);
-    let total: f64 = active.iter().map(|&h| w[h as usize * nj + j]).sum();
+/// Adds consumer j's shortfall `sj` of this month to the shortfall still to
+/// be split ([`flush_split`]): while the weights stay the same, the split is
+/// linear in the shortfall, so the months of one stretch are split at once.
+#[inline]
+pub(super) fn defer_split(sc: &mut Scratch, j: usize, sj: f64) {
+    sc.attr_pending[j] += sj;
+}
+
+/// Splits the shortfall deferred since the weights were last set over the
+/// hits they were set for: each consumer's share in proportion to the supply
+/// each hit removed from it; a consumer short only through an alliance's
+/// diversion takes the world weights, and failing those, the hits share
+/// equally. Call before the weights change and after the last month.
+pub(super) fn flush_split(sc: &mut Scratch, nj: usize) {
+    for j in 0..nj {
+        let sj = sc.attr_pending[j];
+        if sj > 0.0 {
+            sc.attr_pending[j] = 0.0;
+            split_shortfall(sc, nj, j, sj);
+        }
+    }
+}
+
+/// Splits consumer j's shortfall `sj` over the weighted hits, in
+/// proportion to the supply each removed from j (see [`flush_split`]). Only
+/// the weighted hits have weights (the others' are zero and take no part).
+fn split_shortfall(sc: &mut Scratch, nj: usize, j: usize, sj: f64) {
+    let (w, world_w, hits, part) = (&sc.attr_w, &sc.attr_world, &sc.weighted, &mut sc.attr_part);
+    let total: f64 = hits.iter().map(|&h| w[h as usize * nj + j]).sum();
     if total > 0.0 {
-        for &h in active {
+        for &h in hits {
             let i = h as usize * nj + j;
             part[i] += sj * w[i] / total;
         }
         return;
     }
-    let world: f64 = active.iter().map(|&h| world_w[h as usize]).sum();
+    let world: f64 = hits.iter().map(|&h| world_w[h as usize]).sum();
     if world > 0.0 {
-        for &h in active {
+        for &h in hits {
             part[h as usize * nj + j] += sj * world_w[h as usize] / world;
         }
         return;
     }
-    let n_active = active.len().max(1);
-    for &h in active {
-        part[h as usize * nj + j] += sj / n_active as f64;
+    let n = hits.len().max(1);
+    for &h in hits {
+        part[h as usize * nj + j] += sj / n as f64;
     }
 }
 

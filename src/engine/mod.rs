@@ -156,9 +156,15 @@ struct Cell {
 pub struct Scratch {
     /// Split each trial's shortfall over its causes (slower; off by default).
     pub attribute: bool,
+    /// Split every month's shortfall at once instead of each stretch of
+    /// months with the same weights (for tests: parts agree to rounding).
+    #[doc(hidden)]
+    pub split_monthly: bool,
     attr_w: Vec<f64>,
     attr_world: Vec<f64>,
     attr_part: Vec<f64>,
+    /// Per consumer, shortfall not yet split over the weighted hits.
+    attr_pending: Vec<f64>,
     cell_x: Vec<f64>,
     ban_y: Vec<f64>,
     hits: Vec<Vec<Hit>>,
@@ -520,9 +526,11 @@ impl<'m> Engine<'m> {
         let na = self.model.alliances.len().max(1);
         Scratch {
             attribute: false,
+            split_monthly: false,
             attr_w: Vec::new(),
             attr_world: Vec::new(),
             attr_part: Vec::new(),
+            attr_pending: vec![0.0; nj],
             cell_x: vec![0.0; self.max_s * np],
             ban_y: vec![0.0; np * nj],
             hits: vec![Vec::new(); nk],

@@ -124,6 +124,7 @@ impl Engine<'_> {
                 v.clear();
                 v.resize(hits.len() * d.nj, 0.0);
             }
+            sc.attr_pending[..d.nj].fill(0.0);
             sc.attr_world.clear();
             sc.attr_world.resize(hits.len(), 0.0);
         }
@@ -216,6 +217,7 @@ impl Engine<'_> {
         }
         out.shortfall[d.nj] = (sc.sum_s[d.nj] / hf).min(1.0);
         if sc.attribute {
+            super::attribution::flush_split(sc, d.nj);
             self.attribution_parts(k, hits, d, sc);
         }
     }
@@ -360,7 +362,7 @@ fn step_stockpiles(cm: &CommodityModel, t: usize, d: Dims, sc: &mut Scratch, out
         world += sj;
         sc.sum_s[j] += sj;
         if sc.attribute && sj > 0.0 {
-            super::attribution::split_shortfall(sc, nj, j, sj);
+            super::attribution::defer_split(sc, j, sj);
         }
         let rel = sj / dj;
         if rel > out.peak[j] {
@@ -372,6 +374,9 @@ fn step_stockpiles(cm: &CommodityModel, t: usize, d: Dims, sc: &mut Scratch, out
         if cm.has_stockpile[j] && sc.stock[j] <= 0.0 && sj > SHORT_EPS * dj {
             out.stockout[j] = true;
         }
+    }
+    if sc.split_monthly {
+        super::attribution::flush_split(sc, nj);
     }
     sc.sum_s[nj] += world;
     out.monthly_world[t] = world;

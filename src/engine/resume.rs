@@ -84,6 +84,9 @@ impl Engine<'_> {
             return;
         }
         let na = self.model.commodities[k].alliances.len();
+        if sc.attribute {
+            super::attribution::flush_split(sc, d.nj);
+        }
         let snap = Snapshot::take(d, na, sc, out);
         let snaps = sc.snapshots.as_mut().expect("recording");
         snaps.resize(t + 1, snap);
