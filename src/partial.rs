@@ -30,8 +30,9 @@ use crate::error::Error;
 /// The file's first bytes.
 pub const MAGIC: &[u8; 8] = b"CRMPART\n";
 /// Version of the layout and of the body's encoding. A crmsim reads only
-/// partials of its own format version. (2: sweeps, with the `sweep` header.)
-pub const FORMAT_VERSION: u32 = 2;
+/// partials of its own format version. (2: sweeps, with the `sweep` header;
+/// 3: the monthly bands' histograms in blocks of 10 bins.)
+pub const FORMAT_VERSION: u32 = 3;
 /// Largest header a partial may declare (the scenario texts are in it).
 const MAX_HEADER: u64 = 256 << 20;
 

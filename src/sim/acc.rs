@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::rows_fit;
 use crate::engine::{Engine, Figures, TrialOutput};
 use crate::model::Model;
-use crate::stats::{Hist, Metrics, SeriesAcc};
+use crate::stats::{Metrics, MonthHist, SeriesAcc};
 
 /// Aggregates of one model over all trials.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -15,7 +15,7 @@ pub struct RunAcc {
     pub series: Vec<Vec<SeriesAcc>>,
     /// `monthly[k][t]`: world shortfall fraction in month t (its zeros are
     /// counted in [`RunAcc::finish`], from the commodity's trial count).
-    pub monthly: Vec<Vec<Hist>>,
+    pub monthly: Vec<Vec<MonthHist>>,
     /// Trials in which commodity k was untouched (its cached figures apply).
     cached: Vec<u64>,
     /// Convergence: `segments[g][k]`, the world series of commodity k over the
@@ -48,11 +48,11 @@ pub fn segment_bounds(trials: u64) -> Vec<u64> {
 pub const FINE_MONTHLY_UP_TO: usize = 120;
 
 /// The histogram of one month's world shortfall (figure-only).
-fn monthly_hist(horizon: usize) -> Hist {
+fn monthly_hist(horizon: usize) -> MonthHist {
     if horizon <= FINE_MONTHLY_UP_TO {
-        Hist::coarse()
+        MonthHist::coarse()
     } else {
-        Hist::with_bins(200)
+        MonthHist::with_bins(200)
     }
 }
 
@@ -138,7 +138,7 @@ impl RunAcc {
         self.bounds == o.bounds
             && self.cached.len() == o.cached.len()
             && rows_fit(&self.series, &o.series, SeriesAcc::fits)
-            && rows_fit(&self.monthly, &o.monthly, Hist::fits)
+            && rows_fit(&self.monthly, &o.monthly, MonthHist::fits)
             && rows_fit(&self.segments, &o.segments, SeriesAcc::fits)
             && rows_fit(&self.seg_cached, &o.seg_cached, |_, _| true)
     }

@@ -38,7 +38,12 @@ pub(crate) fn band_of(x: f64) -> usize {
 
 /// Histogram bins of figure-only histograms (width 1e-3).
 pub const COARSE_BINS: usize = 1_000;
+/// Bins per lazily allocated block of the §5 histograms.
 const BLOCK: usize = 100;
+/// Bins per block of the monthly bands: their values crowd into the lowest
+/// bins of every month, so small blocks keep a long horizon's thousands of
+/// histograms small.
+const MONTH_BLOCK: usize = 10;
 pub(crate) const FIX52: f64 = (1u64 << 52) as f64;
 pub(crate) const FIX31: f64 = (1u64 << 31) as f64;
 
@@ -138,25 +143,33 @@ const EMPTY_CELL: Cell = Cell {
 };
 
 /// A histogram of values in [0, 1] with exact zero count and lazily
-/// allocated blocks of bins.
+/// allocated blocks of `B` bins.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Hist {
+pub struct HistOf<const B: usize> {
     bins: usize,
     zeros: u64,
     #[serde(with = "blocks")]
-    blocks: Vec<Option<Box<[Cell; BLOCK]>>>,
+    blocks: Vec<Option<Box<[Cell; B]>>>,
 }
+
+/// The histogram of the §5 figures (blocks of 100 bins).
+pub type Hist = HistOf<BLOCK>;
+/// The histogram of one month's world shortfall (blocks of 10 bins).
+pub type MonthHist = HistOf<MONTH_BLOCK>;
 
 /// (De)serialises the lazily allocated blocks of a [`Hist`] as a list of
 /// (block index, cells) for the allocated ones.
 mod blocks {
-    use super::{BLOCK, Cell};
+    use super::Cell;
     use serde::de::Error;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    type Blocks = Vec<Option<Box<[Cell; BLOCK]>>>;
+    type Blocks<const B: usize> = Vec<Option<Box<[Cell; B]>>>;
 
-    pub fn serialize<S: Serializer>(b: &Blocks, s: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer, const B: usize>(
+        b: &Blocks<B>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         let used: Vec<(u32, &[Cell])> = b
             .iter()
             .enumerate()
@@ -165,11 +178,13 @@ mod blocks {
         (b.len() as u32, used).serialize(s)
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Blocks, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>, const B: usize>(
+        d: D,
+    ) -> Result<Blocks<B>, D::Error> {
         let (len, used): (u32, Vec<(u32, Vec<Cell>)>) = Deserialize::deserialize(d)?;
-        let mut b: Blocks = vec![None; len as usize];
+        let mut b: Blocks<B> = vec![None; len as usize];
         for (i, cells) in used {
-            let cells: Box<[Cell; BLOCK]> = cells
+            let cells: Box<[Cell; B]> = cells
                 .into_boxed_slice()
                 .try_into()
                 .map_err(|_| D::Error::custom("a histogram block of the wrong size"))?;
@@ -187,19 +202,19 @@ impl Default for Hist {
     }
 }
 
-impl Hist {
-    /// A histogram with `bins` equal bins on (0, 1] (a multiple of 100).
-    pub fn with_bins(bins: usize) -> Hist {
-        Hist {
-            bins: bins.max(BLOCK) / BLOCK * BLOCK,
+impl<const B: usize> HistOf<B> {
+    /// A histogram with `bins` equal bins on (0, 1] (a multiple of `B`).
+    pub fn with_bins(bins: usize) -> HistOf<B> {
+        HistOf {
+            bins: bins.max(B) / B * B,
             zeros: 0,
             blocks: Vec::new(),
         }
     }
 
     /// A 1e-3 histogram for figure-only statistics.
-    pub fn coarse() -> Hist {
-        Hist::with_bins(COARSE_BINS)
+    pub fn coarse() -> HistOf<B> {
+        HistOf::with_bins(COARSE_BINS)
     }
 
     #[inline]
@@ -215,8 +230,8 @@ impl Hist {
             return;
         }
         let b = self.bin_of(x);
-        if let Some(block) = &self.blocks[b / BLOCK] {
-            prefetch(&block[b % BLOCK]);
+        if let Some(block) = &self.blocks[b / B] {
+            prefetch(&block[b % B]);
         }
     }
 
@@ -228,29 +243,29 @@ impl Hist {
             return;
         }
         if self.blocks.is_empty() {
-            self.blocks = vec![None; self.bins / BLOCK];
+            self.blocks = vec![None; self.bins / B];
         }
         let b = self.bin_of(x);
-        let block = self.blocks[b / BLOCK].get_or_insert_with(|| Box::new([EMPTY_CELL; BLOCK]));
-        block[b % BLOCK].add(x, n);
+        let block = self.blocks[b / B].get_or_insert_with(|| Box::new([EMPTY_CELL; B]));
+        block[b % B].add(x, n);
     }
 
     /// Whether `o` (maybe read from a file) has this histogram's bins.
-    pub fn fits(&self, o: &Hist) -> bool {
-        self.bins == o.bins && (o.blocks.is_empty() || o.blocks.len() == self.bins / BLOCK)
+    pub fn fits(&self, o: &HistOf<B>) -> bool {
+        self.bins == o.bins && (o.blocks.is_empty() || o.blocks.len() == self.bins / B)
     }
 
-    pub fn merge(&mut self, other: &Hist) {
+    pub fn merge(&mut self, other: &HistOf<B>) {
         self.zeros += other.zeros;
         if other.blocks.is_empty() {
             return;
         }
         if self.blocks.is_empty() {
-            self.blocks = vec![None; self.bins / BLOCK];
+            self.blocks = vec![None; self.bins / B];
         }
         for (mine, theirs) in self.blocks.iter_mut().zip(&other.blocks) {
             let Some(theirs) = theirs else { continue };
-            let mine = mine.get_or_insert_with(|| Box::new([EMPTY_CELL; BLOCK]));
+            let mine = mine.get_or_insert_with(|| Box::new([EMPTY_CELL; B]));
             for (a, b) in mine.iter_mut().zip(theirs.iter()) {
                 a.merge(b);
             }
@@ -278,7 +293,7 @@ impl Hist {
                                 max: c.first,
                             }
                         } else {
-                            let i = (bi * BLOCK + ci) as f64;
+                            let i = (bi * B + ci) as f64;
                             Bin {
                                 count,
                                 min: i * w,
