@@ -31,7 +31,8 @@ use crate::error::Error;
 pub const MAGIC: &[u8; 8] = b"CRMPART\n";
 /// Version of the layout and of the body's encoding. A crmsim reads only
 /// partials of its own format version. (2: sweeps, with the `sweep` header;
-/// 3: the monthly bands' histograms in blocks of 10 bins.)
+/// 3: the monthly bands' histograms in blocks of 10 bins, attribution sums
+/// per acting source and country.)
 pub const FORMAT_VERSION: u32 = 3;
 /// Largest header a partial may declare (the scenario texts are in it).
 const MAX_HEADER: u64 = 256 << 20;

@@ -73,6 +73,8 @@ impl AttribDims {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AttribAcc {
     pub n: u64,
+    /// Fixed-point sums of the parts per local source and per local country
+    /// (see [`AttribDims`]).
     by_source: Vec<u128>,
     by_country: Vec<u128>,
     /// Derived from the model, not stored: an accumulator read back is merged
@@ -99,8 +101,8 @@ impl AttribAcc {
     pub fn new(dims: Arc<AttribDims>) -> AttribAcc {
         AttribAcc {
             n: 0,
-            by_source: vec![0; dims.src_local.len()],
-            by_country: vec![0; dims.country_local.len()],
+            by_source: vec![0; dims.sources.len()],
+            by_country: vec![0; dims.countries.len()],
             dims,
             bands: Vec::new(),
         }
@@ -128,11 +130,15 @@ impl AttribAcc {
     /// Adds a part `v` from `src` in `country` of a trial with shortfall `x`.
     #[inline]
     pub fn add_part(&mut self, x: f64, src: usize, country: usize, v: f64, n: u64) {
-        let q = fix52(v) * n as u128;
-        self.by_source[src] += q;
-        self.by_country[country] += q;
         let (s, c) = (self.dims.src_local[src], self.dims.country_local[country]);
         debug_assert!(s != NONE && c != NONE, "attribution outside its dimensions");
+        let q = fix52(v) * n as u128;
+        if s != NONE {
+            self.by_source[s as usize] += q;
+        }
+        if c != NONE {
+            self.by_country[c as usize] += q;
+        }
         let ls = self.dims.sources.len();
         if let Some(row) = self.band_row(x) {
             let q = (v.clamp(0.0, 1.0) * FIX32 + 0.5) as u64 * n;
@@ -241,19 +247,26 @@ impl AttribAcc {
         let k = self.n.div_ceil(20);
         let sums = self.tail_sums(k);
         let ls = self.dims.sources.len();
-        let scatter = |ids: &[u32], vals: &[f64], len: usize| {
+        // From the local sources and countries to all of the model's.
+        let scatter = |ids: &[u32], vals: Vec<f64>, len: usize| {
             let mut v = vec![0.0; len];
-            for (&i, &x) in ids.iter().zip(vals) {
-                v[i as usize] = if k > 0 { x / k as f64 } else { 0.0 };
+            for (&i, x) in ids.iter().zip(vals) {
+                v[i as usize] = x;
             }
             v
         };
-        let mean = |v: &Vec<u128>| v.iter().map(|&x| x as f64 / FIX52 / n).collect::<Vec<_>>();
+        let (n_src, n_cty) = (self.dims.src_local.len(), self.dims.country_local.len());
+        let mean = |v: &[u128]| v.iter().map(|&x| x as f64 / FIX52 / n).collect();
+        let tail = |v: &[f64]| {
+            v.iter()
+                .map(|&x| if k > 0 { x / k as f64 } else { 0.0 })
+                .collect()
+        };
         AttribStats {
-            by_source: mean(&self.by_source),
-            by_country: mean(&self.by_country),
-            tail_by_source: scatter(&self.dims.sources, &sums[1..1 + ls], self.by_source.len()),
-            tail_by_country: scatter(&self.dims.countries, &sums[1 + ls..], self.by_country.len()),
+            by_source: scatter(&self.dims.sources, mean(&self.by_source), n_src),
+            by_country: scatter(&self.dims.countries, mean(&self.by_country), n_cty),
+            tail_by_source: scatter(&self.dims.sources, tail(&sums[1..1 + ls]), n_src),
+            tail_by_country: scatter(&self.dims.countries, tail(&sums[1 + ls..]), n_cty),
             tail_trials: k as f64,
         }
     }
