@@ -8,6 +8,8 @@ use crmsim::engine::Engine;
 use crmsim::model::Model;
 use crmsim::scenario;
 
+mod common;
+
 fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-12 * a.abs().max(b.abs()).max(1e-300) || (a - b).abs() < 1e-15
 }
@@ -45,15 +47,8 @@ fn resumed_trials_equal_trials_simulated_from_month_zero() {
                 assert!(close(p, q), "trial {trial} commodity {k}: {p} vs {q}");
             }
             differ_in_bits += usize::from(f != g);
-            let (pa, pb) = (&x.attrib[k], &y.attrib[k]);
-            assert_eq!(pa.len(), pb.len(), "trial {trial} commodity {k}");
-            for (p, q) in pa.iter().zip(pb) {
-                assert_eq!(
-                    (p.series, p.source, p.country),
-                    (q.series, q.source, q.country)
-                );
-                assert!(close(p.value, q.value), "{p:?} vs {q:?}");
-            }
+            let at = format!("trial {trial} commodity {k}");
+            common::assert_parts_agree(&x.attrib[k], &y.attrib[k], close, &at);
         }
     }
     assert!(

@@ -28,17 +28,9 @@ fn compare(model: &Model, trials: u64) -> (usize, usize) {
         assert_eq!(x.touched, y.touched);
         for k in (0..x.touched.len()).filter(|&k| x.touched[k]) {
             assert_eq!(x.figures[k], y.figures[k], "trial {trial} commodity {k}");
-            let (pa, pb) = (&x.attrib[k], &y.attrib[k]);
-            assert_eq!(pa.len(), pb.len(), "trial {trial} commodity {k}");
-            for (p, q) in pa.iter().zip(pb) {
-                assert_eq!(
-                    (p.series, p.source, p.country),
-                    (q.series, q.source, q.country)
-                );
-                assert!(close(p.value, q.value), "trial {trial}: {p:?} vs {q:?}");
-                parts += 1;
-                differ += usize::from(p.value != q.value);
-            }
+            let at = format!("trial {trial} commodity {k}");
+            parts += x.attrib[k].len();
+            differ += common::assert_parts_agree(&x.attrib[k], &y.attrib[k], close, &at);
         }
     }
     (parts, differ)

@@ -24,6 +24,29 @@ pub fn baseline() -> Model {
     Model::compile(&src.display, &src.scenario).expect("baseline is valid")
 }
 
+/// Asserts that two runs of one trial split a commodity's shortfall into the
+/// same parts (series, source, country, in order) with values that agree by
+/// `close`; returns how many values differ in their bits.
+pub fn assert_parts_agree(
+    a: &[crmsim::engine::AttribPart],
+    b: &[crmsim::engine::AttribPart],
+    close: impl Fn(f64, f64) -> bool,
+    at: &str,
+) -> usize {
+    assert_eq!(a.len(), b.len(), "{at}");
+    let mut differ = 0;
+    for (p, q) in a.iter().zip(b) {
+        assert_eq!(
+            (p.series, p.source, p.country),
+            (q.series, q.source, q.country),
+            "{at}"
+        );
+        assert!(close(p.value, q.value), "{at}: {p:?} vs {q:?}");
+        differ += usize::from(p.value != q.value);
+    }
+    differ
+}
+
 /// The `crmsim` binary under test.
 pub fn crmsim() -> Command {
     Command::cargo_bin("crmsim").unwrap()
