@@ -2,8 +2,9 @@
 //! trials per second of `run` on the bundled baseline and on the large
 //! synthetic scenario (200 commodities, 300 countries, 10 consumers, 1000
 //! shocks, 600 months; `common/synthetic.rs`), at 1 and 2 worker threads;
-//! `compare` of the baseline with the four bundled strategies; and one
-//! engine trial alone.
+//! `compare` of the baseline with the four bundled strategies; one engine
+//! trial alone; and the drawing of one trial's events alone (no market
+//! steps, no statistics): the ceiling of the engine's speed on a scenario.
 
 #[path = "common/synthetic.rs"]
 mod synthetic;
@@ -112,11 +113,28 @@ fn bench_single_trial(c: &mut Criterion) {
     });
 }
 
+/// The events of one baseline trial drawn, nothing simulated: what the
+/// random numbers alone cost (23 uncertain rates, each a gamma draw, then
+/// the events' starts, durations and severities).
+fn bench_draws(c: &mut Criterion) {
+    let model = compile(&baseline_source());
+    let engine = crmsim::engine::Engine::new(&model, 42);
+    let mut scratch = engine.scratch();
+    let mut trial = 0u64;
+    c.bench_function("baseline/draw one trial's events (engine only)", |b| {
+        b.iter(|| {
+            trial += 1;
+            engine.draw_events(trial, &mut scratch)
+        })
+    });
+}
+
 criterion_group!(
     benches,
     bench_baseline,
     bench_compare,
     bench_large,
-    bench_single_trial
+    bench_single_trial,
+    bench_draws
 );
 criterion_main!(benches);
