@@ -48,9 +48,7 @@ fn add_attrib(acc: &mut [AttribAcc], f: &Figures, parts: &[AttribPart], n: u64) 
 }
 
 fn add_pairs(acc: &mut [PairAcc], base: &Figures, strategy: &Figures, n: u64) {
-    for (i, p) in acc.iter_mut().enumerate() {
-        p.add(base.shortfall[i], strategy.shortfall[i], n);
-    }
+    PairAcc::add_row(acc, &base.shortfall, &strategy.shortfall, n);
 }
 
 impl PairedAcc {
