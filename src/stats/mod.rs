@@ -142,14 +142,72 @@ const EMPTY_CELL: Cell = Cell {
     first: 0.0,
 };
 
-/// A histogram of values in [0, 1] with exact zero count and lazily
-/// allocated blocks of `B` bins.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// A histogram of values in [0, 1] with exact zero count and blocks of `B`
+/// bins: the first block (the lowest bins, where most values fall) kept
+/// inline, so that reaching one of its bins follows no pointer; the others
+/// allocated when a value first falls in them (`blocks[0]` stays `None`).
+#[derive(Debug, Clone)]
 pub struct HistOf<const B: usize> {
     bins: usize,
     zeros: u64,
-    #[serde(with = "blocks")]
+    first: [Cell; B],
     blocks: Vec<Option<Box<[Cell; B]>>>,
+}
+
+/// How a histogram is read: the blocks holding values as a list of (block
+/// index, cells), the first block among them when it holds any.
+#[derive(Deserialize)]
+struct HistRepr<const B: usize> {
+    bins: usize,
+    zeros: u64,
+    #[serde(deserialize_with = "blocks::deserialize")]
+    blocks: Vec<Option<Box<[Cell; B]>>>,
+}
+
+/// The blocks of a histogram as they are written: (number of blocks, the
+/// list of (index, cells) of those holding values).
+struct BlocksOut<'a, const B: usize>(&'a HistOf<B>);
+
+impl<const B: usize> Serialize for BlocksOut<'_, B> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let h = self.0;
+        let used: Vec<(u32, &[Cell])> = (0..h.blocks.len())
+            .filter_map(|i| h.block(i).map(|b| (i as u32, &b[..])))
+            .filter(|(i, b)| *i > 0 || b.iter().any(|c| c.count != 0))
+            .collect();
+        (h.blocks.len() as u32, used).serialize(s)
+    }
+}
+
+impl<const B: usize> Serialize for HistOf<B> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("HistOf", 3)?;
+        st.serialize_field("bins", &self.bins)?;
+        st.serialize_field("zeros", &self.zeros)?;
+        st.serialize_field("blocks", &BlocksOut(self))?;
+        st.end()
+    }
+}
+
+impl<'de, const B: usize> Deserialize<'de> for HistOf<B> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let HistRepr {
+            bins,
+            zeros,
+            mut blocks,
+        } = HistRepr::<B>::deserialize(d)?;
+        let first = blocks
+            .first_mut()
+            .and_then(Option::take)
+            .map_or([EMPTY_CELL; B], |b| *b);
+        Ok(HistOf {
+            bins,
+            zeros,
+            first,
+            blocks,
+        })
+    }
 }
 
 /// The histogram of the §5 figures (blocks of 100 bins).
@@ -157,26 +215,14 @@ pub type Hist = HistOf<BLOCK>;
 /// The histogram of one month's world shortfall (blocks of 10 bins).
 pub type MonthHist = HistOf<MONTH_BLOCK>;
 
-/// (De)serialises the lazily allocated blocks of a [`Hist`] as a list of
-/// (block index, cells) for the allocated ones.
+/// Reads the blocks of a [`Hist`] written as a list of (block index, cells)
+/// for those holding values ([`BlocksOut`] writes them).
 mod blocks {
     use super::Cell;
     use serde::de::Error;
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use serde::{Deserialize, Deserializer};
 
     type Blocks<const B: usize> = Vec<Option<Box<[Cell; B]>>>;
-
-    pub fn serialize<S: Serializer, const B: usize>(
-        b: &Blocks<B>,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        let used: Vec<(u32, &[Cell])> = b
-            .iter()
-            .enumerate()
-            .filter_map(|(i, x)| x.as_ref().map(|x| (i as u32, &x[..])))
-            .collect();
-        (b.len() as u32, used).serialize(s)
-    }
 
     pub fn deserialize<'de, D: Deserializer<'de>, const B: usize>(
         d: D,
@@ -208,6 +254,7 @@ impl<const B: usize> HistOf<B> {
         HistOf {
             bins: bins.max(B) / B * B,
             zeros: 0,
+            first: [EMPTY_CELL; B],
             blocks: Vec::new(),
         }
     }
@@ -226,11 +273,13 @@ impl<const B: usize> HistOf<B> {
     /// later [`Hist::add`] of it does not wait on memory (a hint only).
     #[inline]
     pub fn prefetch(&self, x: f64) {
-        if x <= 0.0 || self.blocks.is_empty() {
+        if x <= 0.0 {
             return;
         }
         let b = self.bin_of(x);
-        if let Some(block) = &self.blocks[b / B] {
+        if b < B {
+            prefetch(&self.first[b]);
+        } else if let Some(Some(block)) = self.blocks.get(b / B) {
             prefetch(&block[b % B]);
         }
     }
@@ -246,8 +295,27 @@ impl<const B: usize> HistOf<B> {
             self.blocks = vec![None; self.bins / B];
         }
         let b = self.bin_of(x);
-        let block = self.blocks[b / B].get_or_insert_with(|| Box::new([EMPTY_CELL; B]));
-        block[b % B].add(x, n);
+        self.block_mut(b / B)[b % B].add(x, n);
+    }
+
+    /// Block `i`, allocated if it was not (the first is always there).
+    #[inline]
+    fn block_mut(&mut self, i: usize) -> &mut [Cell; B] {
+        if i == 0 {
+            &mut self.first
+        } else {
+            self.blocks[i].get_or_insert_with(|| Box::new([EMPTY_CELL; B]))
+        }
+    }
+
+    /// Block `i` when it holds values (or may: the first always answers).
+    #[inline]
+    fn block(&self, i: usize) -> Option<&[Cell; B]> {
+        if i == 0 {
+            Some(&self.first)
+        } else {
+            self.blocks[i].as_deref()
+        }
     }
 
     /// Whether `o` (maybe read from a file) has this histogram's bins.
@@ -263,10 +331,12 @@ impl<const B: usize> HistOf<B> {
         if self.blocks.is_empty() {
             self.blocks = vec![None; self.bins / B];
         }
-        for (mine, theirs) in self.blocks.iter_mut().zip(&other.blocks) {
-            let Some(theirs) = theirs else { continue };
-            let mine = mine.get_or_insert_with(|| Box::new([EMPTY_CELL; B]));
-            for (a, b) in mine.iter_mut().zip(theirs.iter()) {
+        // (an empty cell merges as nothing, so the first block is merged whole)
+        for i in 0..self.blocks.len().min(other.blocks.len()) {
+            let Some(theirs) = other.block(i) else {
+                continue;
+            };
+            for (a, b) in self.block_mut(i).iter_mut().zip(theirs.iter()) {
                 a.merge(b);
             }
         }
@@ -275,10 +345,8 @@ impl<const B: usize> HistOf<B> {
     /// Non-empty bins in ascending order.
     fn bins(&self) -> impl DoubleEndedIterator<Item = Bin> + '_ {
         let w = 1.0 / self.bins as f64;
-        self.blocks
-            .iter()
-            .enumerate()
-            .filter_map(|(bi, b)| b.as_ref().map(|b| (bi, b)))
+        (0..self.blocks.len())
+            .filter_map(|bi| self.block(bi).map(|b| (bi, b)))
             .flat_map(move |(bi, block)| {
                 block
                     .iter()
@@ -800,5 +868,71 @@ mod tests {
             rev.merge(p);
         }
         assert_eq!(fwd.metrics(true), rev.metrics(true));
+    }
+
+    /// The first block lives inline, yet a histogram is written as the list
+    /// of the blocks holding values, the first among them only when it holds
+    /// any (the bytes of partial files do not depend on where blocks live),
+    /// and reads back to the same histogram.
+    #[test]
+    fn histogram_bytes_list_the_blocks_holding_values() {
+        let cells = |pairs: &[(usize, f64, u64)]| {
+            let mut c = [EMPTY_CELL; MONTH_BLOCK];
+            for &(i, x, n) in pairs {
+                c[i].add(x, n);
+            }
+            c.to_vec()
+        };
+        let mut h = MonthHist::coarse();
+        assert_eq!(
+            postcard::to_allocvec(&h).unwrap(),
+            postcard::to_allocvec(&(1000usize, 0u64, (0u32, Vec::<(u32, Vec<Cell>)>::new())))
+                .unwrap()
+        );
+        h.add(0.0, 4);
+        h.add(0.5, 2);
+        h.add(0.5004, 1);
+        let high = vec![(50u32, cells(&[(0, 0.5, 2), (0, 0.5004, 1)]))];
+        let want = |used: Vec<(u32, Vec<Cell>)>| {
+            postcard::to_allocvec(&(1000usize, 4u64, (100u32, used))).unwrap()
+        };
+        let bytes = postcard::to_allocvec(&h).unwrap();
+        assert_eq!(bytes, want(high.clone()), "no first block without values");
+        h.add(0.0031, 3);
+        let mut used = vec![(0u32, cells(&[(3, 0.0031, 3)]))];
+        used.extend(high);
+        let bytes = postcard::to_allocvec(&h).unwrap();
+        assert_eq!(bytes, want(used));
+        let back: MonthHist = postcard::from_bytes(&bytes).unwrap();
+        assert_eq!(postcard::to_allocvec(&back).unwrap(), bytes);
+        for k in 1..=10 {
+            assert_eq!(back.kth(k), h.kth(k));
+        }
+        assert_eq!(back.kth(5), 0.0031);
+        assert_eq!(back.total(), 10);
+    }
+
+    /// Values of the first block and of later ones merge as if added to one
+    /// histogram, whichever side holds them.
+    #[test]
+    fn merge_joins_first_and_later_blocks() {
+        let xs: Vec<f64> = (0..400u64)
+            .map(|i| crate::engine::rng::stream_unit(3, i, 9).powi(4))
+            .collect();
+        let mut all = Hist::default();
+        let (mut a, mut b) = (Hist::default(), Hist::default());
+        for (i, &x) in xs.iter().enumerate() {
+            all.add(x, 1);
+            if i % 3 == 0 { a.add(x, 1) } else { b.add(x, 1) }
+        }
+        let mut empty = Hist::default();
+        empty.merge(&a);
+        empty.merge(&b);
+        a.merge(&b);
+        let bytes = postcard::to_allocvec(&all).unwrap();
+        assert_eq!(postcard::to_allocvec(&a).unwrap(), bytes);
+        assert_eq!(postcard::to_allocvec(&empty).unwrap(), bytes);
+        assert!(xs.iter().filter(|&&x| x < 0.01).count() > 50);
+        assert!(xs.iter().filter(|&&x| x >= 0.01).count() > 50);
     }
 }
