@@ -35,8 +35,20 @@ fn rows_fit<T>(a: &[Vec<T>], b: &[Vec<T>], f: impl Fn(&T, &T) -> bool) -> bool {
             .all(|(x, y)| x.len() == y.len() && x.iter().zip(y).all(|(p, q)| f(p, q)))
 }
 
-/// Trials per work unit.
+/// Largest number of trials per work unit.
 pub const CHUNK: u64 = 4096;
+/// Work units per worker thread at least, when the trials allow: a worker
+/// that takes the last unit holds up the others for at most 1/64 of its
+/// share (with units of 4096 trials, a scenario whose trial takes
+/// milliseconds left one of two cores idle for a third of the run).
+const UNITS_PER_THREAD: u64 = 64;
+
+/// Trials per work unit for `trials` trials on `threads` workers. The
+/// results do not depend on it (each worker's accumulators are exact and
+/// merge in any order), only how evenly the work is shared.
+fn chunk_size(trials: u64, threads: usize) -> u64 {
+    (trials / (threads as u64 * UNITS_PER_THREAD)).clamp(1, CHUNK)
+}
 /// Largest trial count the exact accumulators support.
 pub const MAX_TRIALS: u64 = 1 << 31;
 
@@ -126,7 +138,8 @@ pub fn drive_range<S: Send>(
         .map_err(|e| Error::Other(format!("cannot start {threads} worker threads: {e}")))?;
     let next = AtomicU64::new(0);
     let range = range.start.min(opts.trials)..range.end.min(opts.trials);
-    let n_chunks = (range.end - range.start.min(range.end)).div_ceil(CHUNK);
+    let chunk = chunk_size(range.end - range.start.min(range.end), threads);
+    let n_chunks = (range.end - range.start.min(range.end)).div_ceil(chunk);
     let results: Mutex<Vec<S>> = Mutex::new(Vec::new());
     let bounds = segment_bounds(opts.trials);
     // Commodities a model simulates exactly as the first one does are copied
@@ -150,8 +163,8 @@ pub fn drive_range<S: Send>(
                     if c >= n_chunks {
                         break;
                     }
-                    let lo = range.start + c * CHUNK;
-                    let hi = (lo + CHUNK).min(range.end);
+                    let lo = range.start + c * chunk;
+                    let hi = (lo + chunk).min(range.end);
                     let mut seg = bounds.partition_point(|&b| b <= lo);
                     for trial in lo..hi {
                         while trial >= bounds[seg] {
@@ -317,4 +330,25 @@ pub fn accumulate(
         total.merge(&p);
     }
     Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Units shrink until every worker gets many, never below one trial nor
+    /// above `CHUNK`, and always cover the trials.
+    #[test]
+    fn chunks_share_the_trials_evenly() {
+        assert_eq!(chunk_size(10_000, 2), 78);
+        assert_eq!(chunk_size(10_000_000, 2), CHUNK);
+        assert_eq!(chunk_size(5, 2), 1);
+        assert_eq!(chunk_size(0, 1), 1);
+        for (trials, threads) in [(1u64, 1usize), (200, 2), (10_000, 3), (1 << 31, 8)] {
+            let c = chunk_size(trials, threads);
+            let units = trials.div_ceil(c);
+            assert!(units * c >= trials && (units - 1) * c < trials);
+            assert!(units >= (threads as u64 * UNITS_PER_THREAD).min(trials));
+        }
+    }
 }
