@@ -11,6 +11,7 @@ mod synthetic;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use crmsim::compare::{self, Strategy};
+use crmsim::engine::{Engine, Scratch};
 use crmsim::model::Model;
 use crmsim::scenario::{self, Source};
 use crmsim::sim::{self, RunOptions};
@@ -100,16 +101,28 @@ fn bench_compare(c: &mut Criterion) {
     g.finish();
 }
 
-fn bench_single_trial(c: &mut Criterion) {
+/// `work` on one baseline trial after another, through the engine alone
+/// (no statistics, no threads).
+fn bench_engine_alone(
+    c: &mut Criterion,
+    name: &str,
+    work: fn(&Engine, u64, &mut Scratch) -> usize,
+) {
     let model = compile(&baseline_source());
-    let engine = crmsim::engine::Engine::new(&model, 42);
+    let engine = Engine::new(&model, 42);
     let mut scratch = engine.scratch();
     let mut trial = 0u64;
-    c.bench_function("baseline/one trial (engine only)", |b| {
+    c.bench_function(name, |b| {
         b.iter(|| {
             trial += 1;
-            engine.run_trial(trial, &mut scratch).touched.len()
+            work(&engine, trial, &mut scratch)
         })
+    });
+}
+
+fn bench_single_trial(c: &mut Criterion) {
+    bench_engine_alone(c, "baseline/one trial (engine only)", |e, t, sc| {
+        e.run_trial(t, sc).touched.len()
     });
 }
 
@@ -117,16 +130,11 @@ fn bench_single_trial(c: &mut Criterion) {
 /// random numbers alone cost (23 uncertain rates, each a gamma draw, then
 /// the events' starts, durations and severities).
 fn bench_draws(c: &mut Criterion) {
-    let model = compile(&baseline_source());
-    let engine = crmsim::engine::Engine::new(&model, 42);
-    let mut scratch = engine.scratch();
-    let mut trial = 0u64;
-    c.bench_function("baseline/draw one trial's events (engine only)", |b| {
-        b.iter(|| {
-            trial += 1;
-            engine.draw_events(trial, &mut scratch)
-        })
-    });
+    bench_engine_alone(
+        c,
+        "baseline/draw one trial's events (engine only)",
+        |e, t, sc| e.draw_events(t, sc),
+    );
 }
 
 criterion_group!(
