@@ -1,8 +1,9 @@
 //! Runs many trials in parallel and aggregates them: the glue between
 //! [`crate::engine`] (one trial) and [`crate::stats`] (aggregates).
 //!
-//! Trials are cut into fixed chunks that worker threads take in turn; each
-//! worker keeps its own accumulators, merged at the end. Accumulators are
+//! Trials are cut into chunks (at least 64 per worker, at most 4,096 trials)
+//! that worker threads take in turn; each worker keeps its own
+//! accumulators, merged at the end. Accumulators are
 //! exact integers, so the result is bit-identical for any thread count.
 //!
 //! One pass over the trials gives everything: each model's aggregates
@@ -49,6 +50,7 @@ const UNITS_PER_THREAD: u64 = 64;
 fn chunk_size(trials: u64, threads: usize) -> u64 {
     (trials / (threads as u64 * UNITS_PER_THREAD)).clamp(1, CHUNK)
 }
+
 /// Largest trial count the exact accumulators support.
 pub const MAX_TRIALS: u64 = 1 << 31;
 
