@@ -140,8 +140,9 @@ pub fn drive_range<S: Send>(
         .map_err(|e| Error::Other(format!("cannot start {threads} worker threads: {e}")))?;
     let next = AtomicU64::new(0);
     let range = range.start.min(opts.trials)..range.end.min(opts.trials);
-    let chunk = chunk_size(range.end - range.start.min(range.end), threads);
-    let n_chunks = (range.end - range.start.min(range.end)).div_ceil(chunk);
+    let n_trials = range.end - range.start.min(range.end);
+    let chunk = chunk_size(n_trials, threads);
+    let n_chunks = n_trials.div_ceil(chunk);
     let results: Mutex<Vec<S>> = Mutex::new(Vec::new());
     let bounds = segment_bounds(opts.trials);
     // Commodities a model simulates exactly as the first one does are copied
