@@ -228,6 +228,11 @@ mod blocks {
         d: D,
     ) -> Result<Blocks<B>, D::Error> {
         let (len, used): (u32, Vec<(u32, Vec<Cell>)>) = Deserialize::deserialize(d)?;
+        // No histogram has more bins than the §5 one: a larger count read
+        // from a file is refused before anything is allocated for it.
+        if len as usize > super::BINS / B {
+            return Err(D::Error::custom("a histogram with too many blocks"));
+        }
         let mut b: Blocks<B> = vec![None; len as usize];
         for (i, cells) in used {
             let cells: Box<[Cell; B]> = cells
@@ -910,6 +915,18 @@ mod tests {
         }
         assert_eq!(back.kth(5), 0.0031);
         assert_eq!(back.total(), 10);
+    }
+
+    /// A block count beyond any histogram's, read from a (forged) file, is
+    /// refused before anything is allocated for it.
+    #[test]
+    fn histogram_block_count_is_bounded_when_read() {
+        let no_blocks = Vec::<(u32, Vec<Cell>)>::new();
+        let bytes = postcard::to_allocvec(&(1000usize, 0u64, (u32::MAX, no_blocks.clone())));
+        assert!(postcard::from_bytes::<MonthHist>(&bytes.unwrap()).is_err());
+        let most = (BINS / BLOCK) as u32;
+        let bytes = postcard::to_allocvec(&(BINS, 0u64, (most, no_blocks))).unwrap();
+        assert!(postcard::from_bytes::<Hist>(&bytes).is_ok());
     }
 
     /// Values of the first block and of later ones merge as if added to one
