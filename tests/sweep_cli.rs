@@ -265,6 +265,16 @@ fn every_error_exits_2_naming_the_problem_before_simulating() {
             &[
                 "--grid",
                 "--vary",
+                "shock.war.rate_per_year=0..1:1001",
+                "--vary",
+                "event.ban.severity=0..1:1001",
+            ],
+            "1001 × 1001 = 1,002,001 points; a grid has at most 10,201",
+        ),
+        (
+            &[
+                "--grid",
+                "--vary",
                 "shock.war.rate_per_year=0..1",
                 "--vary",
                 "event.ban.severity=0..1",

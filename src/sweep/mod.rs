@@ -35,6 +35,10 @@ const Z95: f64 = 1.959963984540054;
 pub const DEFAULT_STEPS: usize = 5;
 /// Most grid points per PATH.
 pub const MAX_STEPS: usize = 1001;
+/// Most points of a grid (101 × 101 for two PATHs): every point is a model
+/// checked before the first trial and stepped through every trial, so a
+/// 1,001 × 1,001 grid would take minutes and gigabytes before any result.
+pub const MAX_GRID_POINTS: usize = 10_201;
 /// Memory the accumulators of one batch may take, in bytes.
 const BATCH_BYTES: usize = 768 << 20;
 /// Accumulator bytes of one model and commodity: two full histograms of
@@ -550,7 +554,20 @@ fn points_of(
             "--grid takes one or two --vary, got {}",
             varies.len()
         )),
-        Mode::Grid => Ok(grid_points(varies)),
+        Mode::Grid => {
+            let steps = varies.iter().map(|v| v.steps.unwrap_or(DEFAULT_STEPS));
+            let n: usize = steps.clone().product();
+            if n > MAX_GRID_POINTS {
+                let each: Vec<String> = steps.map(|s| s.to_string()).collect();
+                return Err(format!(
+                    "--grid: {} = {} points; a grid has at most {} (e.g. 101 × 101): give fewer STEPS",
+                    each.join(" × "),
+                    crate::format::thousands(n as u64),
+                    crate::format::thousands(MAX_GRID_POINTS as u64),
+                ));
+            }
+            Ok(grid_points(varies))
+        }
         Mode::Target(_) if varies.len() != 1 => Err(format!(
             "--target takes exactly one --vary, got {}",
             varies.len()
