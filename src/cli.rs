@@ -371,6 +371,16 @@ fn load_strategies(source: &Source, files: &[PathBuf]) -> Result<Vec<Strategy>, 
 pub(crate) fn compile_strategies(
     patched: Vec<scenario::StrategySource>,
 ) -> Result<Vec<Strategy>, Error> {
+    if let Some(st) = patched.get(scenario::MAX_STRATEGIES) {
+        let why = format!(
+            "[[strategy]] id \"{}\": is strategy {} of {}; {}",
+            st.id,
+            scenario::MAX_STRATEGIES + 1,
+            patched.len(),
+            scenario::too_many_strategies()
+        );
+        return Err(InputErrors::single(&st.origin, why).into());
+    }
     let mut out: Vec<Strategy> = Vec::new();
     for st in patched {
         if out.iter().any(|o| o.id == st.id) {

@@ -406,3 +406,68 @@ fn bad_strategy_files_exit_2_naming_the_problem() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// `n` strategies numbered from `first`, each a different EU gallium stockpile.
+fn many_strategies(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| {
+            format!(
+                "[[strategy]]\nid = \"s{i}\"\n[[strategy.consumer]]\nid = \"EU\"\n\
+                 stockpile_months = {{ gallium = {} }}\n",
+                1.0 + i as f64 / 100.0
+            )
+        })
+        .collect()
+}
+
+/// More than 100 strategies, in one file or over several, are refused before
+/// any is compiled, naming the file (and the first strategy too many); 100
+/// are accepted.
+#[test]
+fn more_than_100_strategies_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: String| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let compare = |files: &[&PathBuf]| {
+        let mut cmd = crmsim();
+        cmd.args(["compare", "--trials", "10", "--quiet", "--no-figures"])
+            .arg("--out")
+            .arg(dir.path().join("out"));
+        for f in files {
+            cmd.arg("--strategy").arg(f);
+        }
+        cmd.output().unwrap()
+    };
+    let one = write("one.toml", many_strategies(0, 101));
+    let out = compare(&[&one]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("one.toml: holds 101 strategies; a run or comparison takes at most 100"),
+        "{err}"
+    );
+    let (a, b) = (
+        write("a.toml", many_strategies(0, 60)),
+        write("b.toml", many_strategies(60, 60)),
+    );
+    let out = compare(&[&a, &b]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("b.toml: [[strategy]] id \"s100\": is strategy 101 of 120"),
+        "{err}"
+    );
+    assert!(!dir.path().join("out").exists());
+    let scenario = std::fs::read_to_string(root().join("scenarios/baseline.toml")).unwrap();
+    let hundred = write("hundred.toml", scenario + &many_strategies(0, 100));
+    let out = crmsim().arg("validate").arg(&hundred).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

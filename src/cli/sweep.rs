@@ -320,6 +320,9 @@ pub fn merge_cmd(args: &MergeArgs, head: Header, body: &[u8]) -> Result<(), Erro
         )
     })?;
     let (sel, varies, mode) = Ask::of_spec(&spec).plan_parts(&source, &model)?;
+    if crate::sweep::point_count(&varies, &sel, &mode)? != first.1.strategies.len() {
+        return Err(shard::rebuilt_differently(&first.0));
+    }
     let plan = Plan::new(&source, &model, varies, sel, mode)?;
     if point_refs(&plan) != first.1.strategies || model.horizon != first.1.horizon_months {
         return Err(shard::rebuilt_differently(&first.0));

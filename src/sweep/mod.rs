@@ -526,6 +526,14 @@ pub fn ci(x: f64, se: Option<f64>) -> Option<[f64; 2]> {
 
 /// The points of a mode (`None`: that PATH stays as in the base), or why
 /// the combination of PATHs and mode is not allowed.
+/// How many points a tornado or grid has, found without compiling them (a
+/// merge compares it with its partials' before building the models).
+pub fn point_count(varies: &[Vary], sel: &Selection, mode: &Mode) -> Result<usize, Error> {
+    points_of(varies, sel, mode)
+        .map(|p| p.len())
+        .map_err(Error::Usage)
+}
+
 fn points_of(
     varies: &[Vary],
     sel: &Selection,
