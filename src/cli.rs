@@ -86,10 +86,11 @@ pub enum Command {
     /// By default a tornado: each PATH at LOW and at HIGH, the others at base,
     /// sorted by swing, with paired 95% confidence intervals of the change
     /// from base. --grid runs every combination of STEPS values (2 to 1001,
-    /// default 5) of one or two PATHs, at most 10,201 points. --target 'M<=X' (or >=) finds by bisection the
-    /// boundary value of one PATH at which the metric meets X, to within
-    /// (HIGH-LOW)/1000. Writes sweep.json, sweep.csv, figures and report.html
-    /// into output/<scenario name>-sweep unless --out is given.
+    /// default 5) of one or two PATHs, at most 10,201 points. --target 'M<=X'
+    /// (or >=) finds by bisection the boundary value of one PATH at which the
+    /// metric meets X, to within (HIGH-LOW)/1000. Writes sweep.json,
+    /// sweep.csv, figures and report.html into output/<scenario name>-sweep
+    /// unless --out is given.
     Sweep(SweepArgs),
     /// Redraw the figures and report.html of a finished run from its summary.json.
     ///

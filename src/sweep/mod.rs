@@ -524,8 +524,6 @@ pub fn ci(x: f64, se: Option<f64>) -> Option<[f64; 2]> {
     se.map(|s| [x - Z95 * s, x + Z95 * s])
 }
 
-/// The points of a mode (`None`: that PATH stays as in the base), or why
-/// the combination of PATHs and mode is not allowed.
 /// How many points a tornado or grid has, found without compiling them (a
 /// merge compares it with its partials' before building the models).
 pub fn point_count(varies: &[Vary], sel: &Selection, mode: &Mode) -> Result<usize, Error> {
@@ -534,6 +532,8 @@ pub fn point_count(varies: &[Vary], sel: &Selection, mode: &Mode) -> Result<usiz
         .map_err(Error::Usage)
 }
 
+/// The points of a mode (`None`: that PATH stays as in the base), or why
+/// the combination of PATHs and mode is not allowed.
 fn points_of(
     varies: &[Vary],
     sel: &Selection,
