@@ -319,6 +319,54 @@ fn with_header(bytes: &[u8], from: &str, to: &str) -> Vec<u8> {
     resealed(out)
 }
 
+/// A partial's `bytes` with `edit` applied to its header (as JSON), the
+/// header's length and the checksum made right again.
+fn with_header_value(bytes: &[u8], edit: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
+    let (len, head) = header_of(bytes);
+    let mut v: serde_json::Value = serde_json::from_str(&head).unwrap();
+    edit(&mut v);
+    let text = serde_json::to_string(&v).unwrap();
+    let mut out = bytes[..12].to_vec();
+    out.extend_from_slice(&(text.len() as u64).to_le_bytes());
+    out.extend_from_slice(text.as_bytes());
+    out.extend_from_slice(&bytes[20 + len..]);
+    resealed(out)
+}
+
+/// A scenario carried by a (forged) partial that this crmsim refuses is
+/// reported as the partial's, not as if the user had written it.
+#[test]
+fn merge_names_the_partial_whose_carried_scenario_is_refused() {
+    use sha2::Digest;
+    let dir = scratch("shard-carried");
+    let parts = shards(&dir, "p", "run", "60", 2, &[]);
+    let bytes = std::fs::read(&parts[1]).unwrap();
+    let forged = with_header_value(&bytes, |v| {
+        let sc = &mut v["scenario"];
+        let text = sc["text"].as_str().unwrap();
+        assert!(text.contains("horizon_months = 12"));
+        let text = text.replacen("horizon_months = 12", "horizon_months = 1200", 1);
+        let sum = sha2::Sha256::digest(text.as_bytes());
+        sc["sha256"] = sum
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+            .into();
+        sc["text"] = text.into();
+    });
+    let p = dir.join("carried.crmpart");
+    std::fs::write(&p, forged).unwrap();
+    let err = refuse_merge(&dir, &[p.clone(), parts[0].clone()]);
+    let want = format!(
+        "{}: carries a scenario or options this crmsim refuses",
+        p.display()
+    );
+    assert!(
+        err.contains(&want) && err.contains("horizon_months"),
+        "{err}"
+    );
+}
+
 #[test]
 fn merge_refuses_altered_texts_and_trailing_bytes_in_any_partial() {
     let dir = scratch("shard-forged");

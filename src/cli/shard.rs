@@ -285,15 +285,31 @@ pub(super) fn rebuilt_differently(path: &Path) -> Error {
     )
 }
 
+/// An input or usage error in the texts a partial carries (its scenario,
+/// strategy files or sweep options), told as the partial's: the user did not
+/// write them on this command.
+pub(super) fn carried(path: &Path, e: Error) -> Error {
+    match e {
+        Error::Input(_) | Error::Usage(_) => refuse(
+            path,
+            format!("carries a scenario or options this crmsim refuses: {e}"),
+        ),
+        other => other,
+    }
+}
+
 /// Rebuilds the run of a partial's header from the texts it carries.
 fn rebuild(head: &Header, path: &Path) -> Result<Loaded, Error> {
-    let source = source_of(head)?;
-    let model = super::load_model(&source)?;
-    let mut patched = source.strategies()?;
-    for f in &head.strategy_files {
-        patched.extend(source.strategies_from_bytes(&f.display, f.text.as_bytes())?);
-    }
-    let strategies = compile_strategies(patched)?;
+    let load = || -> Result<_, Error> {
+        let source = source_of(head)?;
+        let model = super::load_model(&source)?;
+        let mut patched = source.strategies()?;
+        for f in &head.strategy_files {
+            patched.extend(source.strategies_from_bytes(&f.display, f.text.as_bytes())?);
+        }
+        Ok((source, model, compile_strategies(patched)?))
+    };
+    let (source, model, strategies) = load().map_err(|e| carried(path, e))?;
     if strategy_refs(&strategies) != head.strategies || model.horizon != head.horizon_months {
         return Err(rebuilt_differently(path));
     }

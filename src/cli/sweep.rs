@@ -311,19 +311,21 @@ pub fn merge_cmd(args: &MergeArgs, head: Header, body: &[u8]) -> Result<(), Erro
     let started = super::now();
     let (head, state) = shard::check_part::<pass::State>(&args.parts[0], head, body, None)?;
     let first = (args.parts[0].clone(), head);
-    let source = shard::source_of(&first.1)?;
-    let model = load_model(&source)?;
     let spec = first.1.sweep.clone().ok_or_else(|| {
         shard::refuse(
             &first.0,
             "is a sweep's partial without the sweep's options; it is damaged".into(),
         )
     })?;
-    let (sel, varies, mode) = Ask::of_spec(&spec).plan_parts(&source, &model)?;
-    if crate::sweep::point_count(&varies, &sel, &mode)? != first.1.strategies.len() {
+    let carried = |e| shard::carried(&first.0, e);
+    let source = shard::source_of(&first.1).map_err(carried)?;
+    let model = load_model(&source).map_err(carried)?;
+    let (sel, varies, mode) = (Ask::of_spec(&spec).plan_parts(&source, &model)).map_err(carried)?;
+    if crate::sweep::point_count(&varies, &sel, &mode).map_err(carried)? != first.1.strategies.len()
+    {
         return Err(shard::rebuilt_differently(&first.0));
     }
-    let plan = Plan::new(&source, &model, varies, sel, mode)?;
+    let plan = Plan::new(&source, &model, varies, sel, mode).map_err(carried)?;
     if point_refs(&plan) != first.1.strategies || model.horizon != first.1.horizon_months {
         return Err(shard::rebuilt_differently(&first.0));
     }
