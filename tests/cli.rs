@@ -590,6 +590,24 @@ fn validate_prints_the_line_the_format_reference_shows() {
     assert_eq!(o.stdout.trim_end(), shown);
 }
 
+/// The short example under README's "Scenario format" is a valid scenario.
+#[test]
+fn the_readme_scenario_example_validates() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let section = readme.split("## Scenario format").nth(1).unwrap();
+    let example = section
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|s| s.split("\n```").next())
+        .unwrap();
+    assert!(example.contains("[[alliance]]") && example.contains("[[strategy]]"));
+    let dir = tmp();
+    write(dir.path(), "demo.toml", example);
+    let o = expect(dir.path(), &["validate", "demo.toml"], 0);
+    assert!(o.stdout.starts_with("demo.toml: ok"), "{}", o.stdout);
+}
+
 #[test]
 fn validate_prints_warnings_and_still_succeeds() {
     let dir = tmp();
