@@ -515,6 +515,47 @@ fn runaway_rates_are_refused_before_simulating() {
     compile(&one_shock(12, "rate_per_year = 1000.0", ""));
 }
 
+/// `shocks` global shocks of `rate` events a year on one commodity made by
+/// 50 countries (each event strikes all 50 and ROW: 51 hits), over 12 months.
+fn global_storm(shocks: usize, rate: f64) -> String {
+    let mut t = String::from("[scenario]\nname = \"storm\"\nhorizon_months = 12\n");
+    let mut shares = String::new();
+    for c in 0..50 {
+        t += &format!("[[country]]\nid = \"C{c}\"\nname = \"c{c}\"\n");
+        shares += &format!("C{c} = 0.0196\n");
+    }
+    t += "[[consumer]]\nid = \"EU\"\nname = \"EU\"\ndemand_share = { x = 1.0 }\n";
+    t += &format!(
+        "[[commodity]]\nid = \"x\"\nname = \"X\"\n[commodity.producers.production]\n{shares}"
+    );
+    for i in 0..shocks {
+        t += &format!(
+            "[[shock]]\nid = \"g{i}\"\nkind = \"disaster\"\nglobal = true\n\
+             rate_per_year = {rate}\nseverity = 0.1\nduration_months = 1.0\n"
+        );
+    }
+    t
+}
+
+/// Shocks that each stay within 1000 events a trial but together would
+/// strike producers more than a million times a trial are refused, naming
+/// the shock that strikes most; the bound itself is allowed.
+#[test]
+fn a_storm_of_hits_is_refused_before_simulating() {
+    rejects(
+        &global_storm(20, 1000.0),
+        &[
+            "[[shock]] id \"g0\"",
+            "field `rate_per_year`",
+            "1.020e6 hits per trial",
+            "at most 1,000,000",
+        ],
+    );
+    let m = compile(&global_storm(19, 1000.0));
+    let hits: usize = m.shocks[0].effects.iter().map(|e| e.hit_count()).sum();
+    assert_eq!(hits, 51);
+}
+
 #[test]
 fn results_do_not_depend_on_the_scale_of_annual_demand() {
     // The same scenario at wildly different demand scales gives the same

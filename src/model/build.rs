@@ -23,6 +23,11 @@ pub const MAX_LABEL_LEN: usize = 200;
 /// horizon in years). Beyond it a run would take minutes per thousand trials
 /// and the scenario almost surely has a unit error, so `validate` refuses it.
 pub const MAX_EVENTS_PER_TRIAL: f64 = 1000.0;
+/// Most expected hits of all shocks together in one trial, in any regime
+/// (events × the producers and stages each event strikes). Every hit is
+/// simulated and attributed in every month it covers and held in memory for
+/// the trial; beyond this a single trial takes seconds and gigabytes.
+pub const MAX_HITS_PER_TRIAL: f64 = 1e6;
 /// Largest `annual_demand` accepted (tonnes): tonne figures stay finite.
 pub const MAX_ANNUAL_DEMAND: f64 = 1e12;
 /// Smallest non-zero demand share: a consumer below a billionth of world
@@ -834,6 +839,44 @@ impl Builder {
                 };
                 self.err(&format!("[[shock]] id \"{}\"", s.id), "rate_per_year", why);
             }
+        }
+        self.hit_bounds(shocks, regimes, years);
+    }
+
+    /// Refuses scenarios whose shocks together expect more than
+    /// [`MAX_HITS_PER_TRIAL`] hits in a trial of some regime; names the shock
+    /// that expects the most.
+    fn hit_bounds(&mut self, shocks: &[ShockModel], regimes: &[RegimeModel], years: f64) {
+        let per_event: Vec<f64> = shocks
+            .iter()
+            .map(|s| {
+                s.effects
+                    .iter()
+                    .map(super::Effect::hit_count)
+                    .sum::<usize>() as f64
+            })
+            .collect();
+        let normal = vec![1.0; shocks.len()];
+        let factors = regimes.iter().map(|r| &r.factors).chain([&normal]);
+        for f in factors {
+            let hits: Vec<f64> = (shocks.iter().zip(f).zip(&per_event))
+                .map(|((s, f), n)| s.rate_per_year * f * years * n)
+                .collect();
+            let total: f64 = hits.iter().sum();
+            if total.is_nan() || total <= MAX_HITS_PER_TRIAL {
+                continue;
+            }
+            let top = (0..shocks.len()).fold(0, |a, i| if hits[i] > hits[a] { i } else { a });
+            let why = format!(
+                "the shocks together expect {total:.3e} hits per trial (events × the producers and \
+                 stages each strikes; this shock {:.3e}); at most {} are simulated: lower the rates \
+                 or narrow the footprints",
+                hits[top],
+                crate::format::thousands(MAX_HITS_PER_TRIAL as u64)
+            );
+            let at = format!("[[shock]] id \"{}\"", shocks[top].id);
+            self.err(&at, "rate_per_year", why);
+            return;
         }
     }
 

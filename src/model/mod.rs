@@ -191,6 +191,14 @@ impl Effect {
             Effect::Output { commodity, .. } | Effect::Ban { commodity, .. } => *commodity,
         }
     }
+
+    /// How many producers and stages one event strikes through this effect.
+    pub fn hit_count(&self) -> usize {
+        match self {
+            Effect::Output { hits, .. } => hits.len(),
+            Effect::Ban { hits, .. } => hits.len(),
+        }
+    }
 }
 
 /// A stochastic shock.
