@@ -509,10 +509,7 @@ fn now() -> String {
 
 /// The bytes of a `--strategy` file (a failure to read it is exit 1).
 pub(crate) fn read_strategy_file(f: &Path) -> Result<Vec<u8>, Error> {
-    std::fs::read(f).map_err(|e| Error::Io {
-        context: format!("cannot read strategy file {}", f.display()),
-        source: e,
-    })
+    crate::error::read_input(f, "strategy file")
 }
 
 /// The `--strategy` files with the SHA-256 of their bytes.

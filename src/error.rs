@@ -2,6 +2,38 @@
 //! exit 2, everything else (I/O, plotting, ...) exit 1.
 
 use std::fmt;
+use std::path::Path;
+
+/// Largest input file read (scenario, strategy, record, summary.json,
+/// sweep.json): far above any real one
+/// (the 1,000-shock synthetic scenario is 0.5 MB), so that a device such as
+/// /dev/zero is refused instead of filling memory.
+pub const MAX_INPUT_BYTES: u64 = 256 << 20;
+
+/// The bytes of the input file `path`, `what` naming its kind in messages
+/// ("scenario file"). A failure to read it is exit 1; a file larger than
+/// [`MAX_INPUT_BYTES`] is bad input, exit 2.
+pub fn read_input(path: &Path, what: &str) -> Result<Vec<u8>, Error> {
+    use std::io::Read;
+    let shown = path.display().to_string();
+    let io = |e| Error::Io {
+        context: format!("cannot read {what} {shown}"),
+        source: e,
+    };
+    let mut bytes = Vec::new();
+    let f = std::fs::File::open(path).map_err(io)?;
+    f.take(MAX_INPUT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        let why = format!(
+            "is larger than {} MB, more than any {what} crmsim reads",
+            MAX_INPUT_BYTES >> 20
+        );
+        return Err(InputErrors::single(&shown, why).into());
+    }
+    Ok(bytes)
+}
 
 /// Every problem found in one input file, each line naming the table, id,
 /// field and reason.

@@ -118,10 +118,7 @@ impl Record {
 /// Reads a record file and checks it against `model`. I/O failures are exit 1,
 /// bad content exit 2 (every problem listed).
 pub fn load(path: &Path, model: &Model) -> Result<Record, Error> {
-    let bytes = std::fs::read(path).map_err(|e| Error::Io {
-        context: format!("cannot read record file {}", path.display()),
-        source: e,
-    })?;
+    let bytes = crate::error::read_input(path, "record file")?;
     parse(&path.display().to_string(), &bytes, model)
 }
 

@@ -226,10 +226,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// Reads a scenario file from disk. I/O errors are [`Error::Io`]; bad content is
 /// [`Error::Input`].
 pub fn load(path: &Path) -> Result<Source, Error> {
-    let bytes = std::fs::read(path).map_err(|e| Error::Io {
-        context: format!("cannot read scenario file {}", path.display()),
-        source: e,
-    })?;
+    let bytes = crate::error::read_input(path, "scenario file")?;
     parse_bytes(&path.display().to_string(), &bytes)
 }
 
@@ -329,10 +326,7 @@ impl Source {
     /// Strategies from a separate file holding only `[[strategy]]` tables.
     pub fn strategies_from_file(&self, path: &Path) -> Result<Vec<StrategySource>, Error> {
         let display = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|e| Error::Io {
-            context: format!("cannot read strategy file {display}"),
-            source: e,
-        })?;
+        let bytes = crate::error::read_input(path, "strategy file")?;
         self.strategies_from_bytes(&display, &bytes)
     }
 

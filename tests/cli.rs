@@ -590,6 +590,20 @@ fn validate_prints_the_line_the_format_reference_shows() {
     assert_eq!(o.stdout.trim_end(), shown);
 }
 
+/// A device that never ends (or any file over 256 MB) is refused as an input
+/// file instead of being read until memory runs out.
+#[cfg(target_os = "linux")]
+#[test]
+fn an_endless_input_file_is_refused() {
+    let dir = tmp();
+    let o = expect(dir.path(), &["validate", "/dev/zero"], 2);
+    assert!(
+        o.stderr.contains("/dev/zero: is larger than 256 MB"),
+        "{}",
+        o.stderr
+    );
+}
+
 /// The short example under README's "Scenario format" is a valid scenario.
 #[test]
 fn the_readme_scenario_example_validates() {

@@ -201,6 +201,17 @@ fn target_prints_the_answer() {
     assert!(d.join("out/figures/sweep-target.svg").is_file());
 }
 
+/// A PATH of 203 parts (refused before it is resolved).
+const LONG_PATH: &str = concat!(
+    "consumer.EU.stockpile_months",
+    ".a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a",
+    ".a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a",
+    ".a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a",
+    ".a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a",
+    ".a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a",
+    "=0..1"
+);
+
 #[test]
 fn every_error_exits_2_naming_the_problem_before_simulating() {
     let d = setup("sweep-cli-errors");
@@ -260,6 +271,10 @@ fn every_error_exits_2_naming_the_problem_before_simulating() {
         (
             &["--grid", "--vary", "shock.war.rate_per_year=0..1:1"],
             "STEPS must be",
+        ),
+        (
+            &["--vary", LONG_PATH],
+            "has 203 parts; a PATH has at most 100",
         ),
         (
             &[

@@ -96,13 +96,9 @@ pub fn backtest_cmd(args: &BacktestArgs) -> Result<(), Error> {
 
 pub fn calibrate_cmd(args: &CalibrateArgs) -> Result<(), Error> {
     let (source, bt) = load(&args.file, &args.record, args.years)?;
-    let text = std::fs::read_to_string(&args.file).map_err(|e| Error::Io {
-        context: format!("cannot read scenario file {}", args.file.display()),
-        source: e,
-    })?;
     let posts = calibrate::posteriors(&bt).map_err(|e| InputErrors::single(&source.display, e))?;
-    let new =
-        calibrate::apply(&text, &posts).map_err(|e| InputErrors::single(&source.display, e))?;
+    let new = calibrate::apply(&source.text, &posts)
+        .map_err(|e| InputErrors::single(&source.display, e))?;
     // The written file must itself be a valid scenario.
     let check = scenario::parse_bytes(&args.out.display().to_string(), new.as_bytes())?;
     Model::compile(&check.display, &check.scenario)?;

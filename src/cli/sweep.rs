@@ -433,10 +433,7 @@ fn write_figures(
 /// `crmsim plot sweep.json`: redraws a sweep's figures and report from its
 /// sweep.json alone.
 pub fn plot_cmd(path: &Path, out: &Path, formats: Formats, quiet: bool) -> Result<(), Error> {
-    let bytes = std::fs::read(path).map_err(|e| Error::Io {
-        context: format!("cannot read {}", path.display()),
-        source: e,
-    })?;
+    let bytes = crate::error::read_input(path, "sweep summary")?;
     let display = path.display().to_string();
     let bad = |m: String| -> Error { crate::error::InputErrors::single(&display, m).into() };
     let text = String::from_utf8(bytes)

@@ -153,10 +153,7 @@ pub fn strategies(summary: &Summary) -> Vec<String> {
 /// (exit 1); content that is not a crmsim summary, or holds figures no run
 /// can produce (out of range, not finite), is [`Error::Input`] (exit 2).
 pub fn load_summary(path: &Path) -> Result<Summary, Error> {
-    let bytes = std::fs::read(path).map_err(|e| Error::Io {
-        context: format!("cannot read {}", path.display()),
-        source: e,
-    })?;
+    let bytes = crate::error::read_input(path, "summary")?;
     let display = path.display().to_string();
     let bad = |m: String| -> Error { InputErrors::single(&display, m).into() };
     let text = std::str::from_utf8(&bytes).map_err(|e| {

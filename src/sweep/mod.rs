@@ -61,7 +61,13 @@ impl Vary {
         let (p, range) = text.split_once('=').ok_or(
             "expected PATH=LOW..HIGH[:STEPS], e.g. consumer.EU.stockpile_months.gallium=0..6",
         )?;
-        let path = ParamPath::resolve(p.trim(), raw).map_err(|e| format!("{}: {e}", p.trim()))?;
+        let path = ParamPath::resolve(p.trim(), raw).map_err(|e| {
+            let p = p.trim();
+            match p.char_indices().nth(120) {
+                Some((cut, _)) => format!("{}…: {e}", &p[..cut]),
+                None => format!("{p}: {e}"),
+            }
+        })?;
         let (range, steps) = match range.rsplit_once(':') {
             Some((r, s)) => {
                 let n: usize = s

@@ -13,6 +13,11 @@ use serde::Deserialize;
 
 use crate::scenario::{self, Scenario, Source};
 
+/// Most dot-separated parts of a PATH: ids of at most 64 characters may hold
+/// dots, yet no real PATH comes near; a longer one is refused before it is
+/// resolved (resolving is quadratic in the parts, patching recursive).
+const MAX_PARTS: usize = 100;
+
 /// Table kinds whose numbers a PATH may name.
 pub const TABLES: [&str; 7] = [
     "country",
@@ -80,6 +85,12 @@ impl ParamPath {
     /// Errors say, in plain words, what is wrong with the PATH.
     pub fn resolve(text: &str, raw: &toml::Table) -> Result<ParamPath, String> {
         let segs: Vec<&str> = text.split('.').collect();
+        if segs.len() > MAX_PARTS {
+            return Err(format!(
+                "has {} parts; a PATH has at most {MAX_PARTS} (<table>.<id>.<field>[.<key>])",
+                segs.len()
+            ));
+        }
         if segs.iter().any(|s| s.is_empty()) {
             return Err("must be <table>.<id>.<field>[.<key>], with no empty part".into());
         }
