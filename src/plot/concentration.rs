@@ -51,13 +51,15 @@ pub fn available(ctx: &Ctx) -> bool {
 /// Countries with their own colour: the largest total shares across stages.
 pub(super) fn country_colors(ctx: &Ctx) -> Vec<(String, RGBColor)> {
     let mut total: Vec<(String, f64)> = Vec::new();
+    let mut at: HashMap<&str, usize> = HashMap::new();
     for r in rows(ctx) {
         for p in &r.producers {
             let s = finite(p.share).unwrap_or(0.0).max(0.0);
-            match total.iter_mut().find(|t| t.0 == p.country) {
-                Some(t) => t.1 += s,
-                None => total.push((p.country.clone(), s)),
-            }
+            let i = *at.entry(p.country.as_str()).or_insert_with(|| {
+                total.push((p.country.clone(), 0.0));
+                total.len() - 1
+            });
+            total[i].1 += s;
         }
     }
     // Stable: ties keep first-seen order.
