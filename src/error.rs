@@ -1,13 +1,14 @@
 //! Error types and their exit codes: bad input (file content or arguments) is
-//! exit 2, everything else (I/O, plotting, ...) exit 1.
+//! exit 2, everything else (I/O, plotting, ...) exit 1. Input files are read
+//! here too, up to a size no real input comes near.
 
 use std::fmt;
 use std::path::Path;
 
 /// Largest input file read (scenario, strategy, record, summary.json,
-/// sweep.json): far above any real one
-/// (the 1,000-shock synthetic scenario is 0.5 MB), so that a device such as
-/// /dev/zero is refused instead of filling memory.
+/// sweep.json): far above any real one (the 1,000-shock synthetic scenario
+/// is 0.5 MB), so that a device such as /dev/zero is refused instead of
+/// filling memory.
 pub const MAX_INPUT_BYTES: u64 = 256 << 20;
 
 /// The bytes of the input file `path`, `what` naming its kind in messages
